@@ -1,0 +1,35 @@
+# auditpipe: `make test` and `make bench` install what they need, build, and run.
+SWIFT ?= swift
+APT_PACKAGES := pkg-config libsimdjson-dev librdkafka-dev kcat
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build release test bench clean
+
+# Installs the Debian packages that are missing (and only those).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make: installing$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product auditpipe
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Benchmarks are separate from tests: they print throughput and latency, assert nothing.
+bench: deps
+	$(SWIFT) build -c release --product AuditpipeBench
+	.build/release/AuditpipeBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
+
+clean:
+	rm -rf .build

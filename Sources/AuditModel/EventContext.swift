@@ -35,29 +35,51 @@ public final class EventContext {
         return cachedTime
     }
 
-    /// Values of all fields computed for this event, back to back.
-    private var pool: [ByteView] = []
-    private var slotStart: [Int32]
-    private var slotCount: [Int32]
-    private var slotGeneration: [UInt32]
+    /// Values of all fields computed for this event, back to back. Raw
+    /// buffers, not arrays: this is the innermost loop of evaluation, and
+    /// arrays here cost exclusivity and uniqueness checks on every access.
+    private var pool: UnsafeMutablePointer<ByteView>
+    private var poolCount = 0
+    private var poolCapacity = 1024
+    private var slotCapacity: Int
+    private var slotStart: UnsafeMutablePointer<Int32>
+    private var slotCount: UnsafeMutablePointer<Int32>
+    private var slotGeneration: UnsafeMutablePointer<UInt32>
     private var generation: UInt32 = 1
 
     /// A context for `slots` distinct fields (see `FieldCatalog.slotCount`).
     public init(slots: Int) {
-        pool.reserveCapacity(1024)
-        slotStart = [Int32](repeating: 0, count: slots)
-        slotCount = [Int32](repeating: 0, count: slots)
-        slotGeneration = [UInt32](repeating: 0, count: slots)
+        slotCapacity = max(slots, 1)
+        pool = .allocate(capacity: poolCapacity)
+        slotStart = .allocate(capacity: slotCapacity)
+        slotCount = .allocate(capacity: slotCapacity)
+        slotGeneration = .allocate(capacity: slotCapacity)
+        slotGeneration.initialize(repeating: 0, count: slotCapacity)
+        slotStart.initialize(repeating: 0, count: slotCapacity)
+        slotCount.initialize(repeating: 0, count: slotCapacity)
+    }
+
+    deinit {
+        pool.deallocate()
+        slotStart.deallocate()
+        slotCount.deallocate()
+        slotGeneration.deallocate()
     }
 
     /// Makes room for more fields (after a rules reload with more of them).
     public func ensureSlots(_ slots: Int) {
-        if slots > slotStart.count {
-            let extra = slots - slotStart.count
-            slotStart += [Int32](repeating: 0, count: extra)
-            slotCount += [Int32](repeating: 0, count: extra)
-            slotGeneration += [UInt32](repeating: 0, count: extra)
+        guard slots > slotCapacity else { return }
+        func grow<T>(_ old: UnsafeMutablePointer<T>, _ zero: T) -> UnsafeMutablePointer<T> {
+            let new = UnsafeMutablePointer<T>.allocate(capacity: slots)
+            new.moveInitialize(from: old, count: slotCapacity)
+            (new + slotCapacity).initialize(repeating: zero, count: slots - slotCapacity)
+            old.deallocate()
+            return new
         }
+        slotStart = grow(slotStart, 0)
+        slotCount = grow(slotCount, 0)
+        slotGeneration = grow(slotGeneration, 0)
+        slotCapacity = slots
     }
 
     /// Parses the next event. The bytes must stay valid until the next `load`.
@@ -69,11 +91,11 @@ public final class EventContext {
 
     private func startEvent() {
         arena.reset()
-        pool.removeAll(keepingCapacity: true)
+        poolCount = 0
         generation &+= 1
         if generation == 0 {
             // Wrapped after 4 billion events: forget every cached slot for real.
-            for index in slotGeneration.indices { slotGeneration[index] = 0 }
+            slotGeneration.update(repeating: 0, count: slotCapacity)
             generation = 1
         }
     }
@@ -85,9 +107,9 @@ public final class EventContext {
         if slotGeneration[slot] == generation {
             return FieldValues(start: Int(slotStart[slot]), count: Int(slotCount[slot]))
         }
-        let start = pool.count
+        let start = poolCount
         field.extract(self)
-        let count = pool.count - start
+        let count = poolCount - start
         slotStart[slot] = Int32(start)
         slotCount[slot] = Int32(count)
         slotGeneration[slot] = generation
@@ -99,7 +121,19 @@ public final class EventContext {
 
     /// Called by extractors: one more value of the field being extracted.
     @inline(__always)
-    public func emit(_ value: ByteView) { pool.append(value) }
+    public func emit(_ value: ByteView) {
+        if poolCount == poolCapacity { growPool() }
+        (pool + poolCount).initialize(to: value)
+        poolCount += 1
+    }
+
+    private func growPool() {
+        let bigger = UnsafeMutablePointer<ByteView>.allocate(capacity: poolCapacity * 2)
+        bigger.moveInitialize(from: pool, count: poolCount)
+        pool.deallocate()
+        pool = bigger
+        poolCapacity *= 2
+    }
 
     /// The values of a field as strings (for output fields and tests).
     public func strings(of field: FieldExtractor) -> [String] {

@@ -16,21 +16,15 @@ public final class EventContext {
     private var timeGeneration: UInt32 = 0
     private var cachedTime: Int64?
     private static let stageTimestamp = ByteConstant("stageTimestamp")
-    private static let requestReceivedTimestamp = ByteConstant("requestReceivedTimestamp")
 
     /// The event's time in ns since the epoch: its stageTimestamp, as the k8saudit
-    /// plugin uses, or requestReceivedTimestamp when that is missing.
+    /// plugin uses. Nil when that is missing or not RFC 3339: the plugin then drops
+    /// the event (it does not fall back to requestReceivedTimestamp).
     public var eventTime: Int64? {
         if timeGeneration != generation {
             timeGeneration = generation
-            cachedTime = nil
-            for key in [Self.stageTimestamp, Self.requestReceivedTimestamp] {
-                if let text = document.string(document.child(JSONDocument.root, key.view)),
-                   let time = Timestamp.parse(text) {
-                    cachedTime = time
-                    break
-                }
-            }
+            cachedTime = document.string(document.child(JSONDocument.root, Self.stageTimestamp.view))
+                .flatMap { Timestamp.parse($0) }
         }
         return cachedTime
     }

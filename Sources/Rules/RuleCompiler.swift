@@ -88,6 +88,13 @@ struct RuleCompiler {
             return ExistsPredicate(field)
         case .compare(let reference, let op, let operand):
             guard let field = field(reference, locate: locate, owner: owner) else { return ConstantPredicate(false) }
+            // As in libsinsp, a list field takes only set operators; an index makes it a single value.
+            if field.isList, field.argument == nil, !op.takesList {
+                errors.append(RuleDiagnostic(.error, locate(reference.position),
+                    "\(owner): '\(op.rawValue)' is not supported on the list field \(field.name): use in, intersects, "
+                        + "pmatch or exists (or an index, as in \(field.name)[0])"))
+                return ConstantPredicate(false)
+            }
             guard let matcher = matcher(op, operand, field: field, locate: locate, owner: owner) else {
                 return ConstantPredicate(false)
             }
@@ -155,7 +162,12 @@ struct RuleCompiler {
                     return NumericEqualMatcher(number, negate: op == .notEqual)
                 }
                 return op == .notEqual ? NotEqualMatcher(text) : EqualMatcher(text)
-            case .less, .lessEqual, .greater, .greaterEqual: return OrderMatcher(op, text)
+            case .less, .lessEqual, .greater, .greaterEqual:
+                guard Double(text) != nil else {
+                    errors.append(RuleDiagnostic(.error, locate(value.position), "\(owner): '\(op.rawValue)' needs a number, not '\(text)'"))
+                    return nil
+                }
+                return OrderMatcher(op, text)
             case .contains: return ContainsMatcher(text)
             case .icontains: return IContainsMatcher(text)
             case .startswith: return StartsWithMatcher(text)
@@ -233,8 +245,9 @@ struct RuleCompiler {
                 return nil
             }
             let comp = exception.comps?.first ?? "in"
-            guard let op = Self.comparisonOperator(comp) else {
-                errors.append(RuleDiagnostic(.error, exception.location, "\(what): unknown operator '\(comp)'"))
+            guard let op = Self.comparisonOperator(comp), op.takesList else {
+                errors.append(RuleDiagnostic(.error, exception.location,
+                                             "\(what): with a single field, comps must be in, intersects or pmatch, not '\(comp)'"))
                 return nil
             }
             let values = exception.values.flatMap { row in
@@ -245,10 +258,7 @@ struct RuleCompiler {
                     }
                 }
             }
-            if op.takesList {
-                return .compare(field: reference, op: op, operand: .list(values))
-            }
-            return .or(values.map { .compare(field: reference, op: op, operand: .value($0)) })
+            return .compare(field: reference, op: op, operand: .list(values))
         case .tuple(let fieldNames):
             var references: [FieldReference] = []
             var operators: [ComparisonOperator] = []

@@ -37,7 +37,7 @@ struct TextLocator: Sendable {
                 let isBlank = line.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" }
                 if !isBlank {
                     if indentation == nil { indentation = leading }
-                    if leading < indentation! || leading < mark.column { break }
+                    if leading < indentation! { break }
                 }
                 let content = isBlank ? 0 : line.utf8.count - (indentation ?? leading)
                 segments.append(Segment(line: index + 1, column: (indentation ?? leading) + 1, length: max(content, 0)))

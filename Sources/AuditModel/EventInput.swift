@@ -28,7 +28,9 @@ public final class EventInput {
     /// Reads everything from `fd`, calling `item` for each event and `problem` for
     /// what cannot be an event. JSON lines are processed as they arrive, so a
     /// pipe (`kubectl logs -f … | auditpipe check`) is evaluated live.
-    public func read(fd: Int32, item: (Item) throws -> Void, problem: (Problem) -> Void) throws {
+    /// `afterChunk` runs after each chunk of a stream is evaluated, so output can be flushed while input is open.
+    public func read(fd: Int32, item: (Item) throws -> Void, problem: (Problem) -> Void,
+                     afterChunk: () -> Void = {}) throws {
         var buffer: [UInt8] = []
         var streaming: Bool?
         var lineNumber = 1
@@ -59,6 +61,7 @@ public final class EventInput {
                 lineNumber += complete.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
                 buffer.removeSubrange(...lastNewline)
                 if atEnd, !buffer.isEmpty { try lines(buffer, firstLine: lineNumber, item: item, problem: problem) }
+                afterChunk()
             }
         }
         if streaming != true {

@@ -29,7 +29,8 @@ struct RuleCompiler {
         }
         var compiled: [CompiledRule] = []
         for (order, rule) in definitions.rules.enumerated() {
-            guard let predicate = compileRule(rule) else { continue }
+            // The output is checked even when the condition fails, so one run reports both.
+            let predicate = compileRule(rule)
             let output: OutputFormat
             do {
                 output = try OutputFormat(rule.output, catalog: catalog)
@@ -37,7 +38,7 @@ struct RuleCompiler {
                 errors.append(RuleDiagnostic(.error, rule.outputLocation, "rule '\(rule.name)': \(error.message)"))
                 continue
             }
-            if rule.enabled {
+            if let predicate, rule.enabled {
                 compiled.append(CompiledRule(order: order, definition: rule, predicate: predicate, output: output))
             }
         }
@@ -159,7 +160,7 @@ struct RuleCompiler {
                                                      "\(owner): '\(text)' is not a number, and \(field.displayName) is numeric"))
                         return nil
                     }
-                    return NumericEqualMatcher(number, negate: op == .notEqual)
+                    return NumericEqualMatcher(number, integer: Int64(text), negate: op == .notEqual)
                 }
                 return op == .notEqual ? NotEqualMatcher(text) : EqualMatcher(text)
             case .less, .lessEqual, .greater, .greaterEqual:

@@ -19,14 +19,18 @@ final class NotEqualMatcher: ValueMatcher, @unchecked Sendable {
 }
 
 /// Equality on numeric fields (jevt.rawtime): "0" and "00" are the same number.
+/// Integers compare exactly (nanosecond times are beyond a Double's 2^53).
 final class NumericEqualMatcher: ValueMatcher, @unchecked Sendable {
     let number: Double
+    let integer: Int64?
     let negate: Bool
-    init(_ number: Double, negate: Bool) {
+    init(_ number: Double, integer: Int64? = nil, negate: Bool) {
         self.number = number
+        self.integer = integer
         self.negate = negate
     }
     override func matches(_ value: ByteView) -> Bool {
+        if let integer, let actual = value.integerValue { return (actual == integer) != negate }
         guard let actual = value.numberValue else { return false }
         return (actual == number) != negate
     }
@@ -37,16 +41,20 @@ final class OrderMatcher: ValueMatcher, @unchecked Sendable {
     let op: ComparisonOperator
     let constant: ByteConstant
     let number: Double?
+    let integer: Int64?
 
     init(_ op: ComparisonOperator, _ text: String) {
         self.op = op
         constant = ByteConstant(text)
         number = constant.view.numberValue
+        integer = constant.view.integerValue
     }
 
     override func matches(_ value: ByteView) -> Bool {
         let order: Int
-        if let number, let actual = value.numberValue {
+        if let integer, let actual = value.integerValue {
+            order = actual < integer ? -1 : (actual > integer ? 1 : 0)
+        } else if let number, let actual = value.numberValue {
             order = actual < number ? -1 : (actual > number ? 1 : 0)
         } else {
             order = value.compare(constant.view)

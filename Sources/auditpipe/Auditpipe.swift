@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Auditpipe: ParsableCommand {
@@ -7,4 +8,18 @@ struct Auditpipe: ParsableCommand {
         abstract: "Kubernetes audit events through Kafka to security alerts, with Falco's rules.",
         subcommands: [CheckCommand.self, RulesCommand.self]
     )
+
+    /// Usage errors exit with 2 (DESIGN.md's contract), not ArgumentParser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                StandardError.print(fullMessage(for: error))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -53,7 +53,7 @@ struct CheckCommand: ParsableCommand {
         }
         do {
             if events == "-" {
-                try input.read(fd: STDIN_FILENO, item: item, problem: problem)
+                try input.read(fd: STDIN_FILENO, item: item, problem: problem, afterChunk: { output.flush() })
             } else {
                 try input.read(path: events, item: item, problem: problem)
             }

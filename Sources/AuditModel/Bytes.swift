@@ -104,6 +104,16 @@ public struct ByteView: @unchecked Sendable {
     public var numberValue: Double? {
         if let integer = integerValue { return Double(integer) }
         guard count > 0, count < 64 else { return nil }
+        // Decimal notation only: Double("nan"), "inf" and "0x1p3" parse too, but are not numbers here.
+        for index in 0..<count {
+            switch base![index] {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"),
+                 UInt8(ascii: "+"), UInt8(ascii: "-"):
+                continue
+            default:
+                return nil
+            }
+        }
         return Double(string)
     }
 }
@@ -129,4 +139,16 @@ public final class ByteConstant: @unchecked Sendable, Hashable, CustomStringConv
 
     public static func == (lhs: ByteConstant, rhs: ByteConstant) -> Bool { lhs.string == rhs.string }
     public func hash(into hasher: inout Hasher) { hasher.combine(string) }
+}
+
+/// Hexadecimal digits, for percent-decoding and the hex operands of bcontains.
+public enum Hex {
+    public static func value(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
 }

@@ -12,12 +12,7 @@ enum JSONFields {
                             description: "The whole event, as the JSON text that arrived") { _ in
                 { context in context.emit(trimmed(context.raw)) }
             },
-            FieldDefinition(name: "jevt.rawtime", type: .uint64, isList: false, argument: .none,
-                            description: "The event time (stageTimestamp) in nanoseconds since the epoch") { _ in
-                { context in
-                    if let time = context.eventTime { context.emit(context.arena.decimal(time)) }
-                }
-            },
+            rawTime("jevt.rawtime", "The event time (stageTimestamp) in nanoseconds since the epoch"),
             FieldDefinition(name: "jevt.time", type: .string, isList: false, argument: .none,
                             description: "The event time as HH:MM:SS.nnnnnnnnn (UTC)") { _ in
                 { context in
@@ -31,6 +26,15 @@ enum JSONFields {
                 }
             },
         ]
+    }
+
+    /// The event time as a number of nanoseconds.
+    static func rawTime(_ name: String, _ description: String) -> FieldDefinition {
+        FieldDefinition(name: name, type: .uint64, isList: false, argument: .none, description: description) { _ in
+            { context in
+                if let time = context.eventTime { context.emit(context.arena.decimal(time)) }
+            }
+        }
     }
 
     static func trimmed(_ bytes: ByteView) -> ByteView {
@@ -49,12 +53,7 @@ enum EventFields {
         [
             time("evt.time", "The event time as HH:MM:SS.nnnnnnnnn (UTC)", Timestamp.timeOfDay),
             time("evt.time.iso8601", "The event time in ISO 8601 (UTC, nanoseconds)", Timestamp.rfc3339),
-            FieldDefinition(name: "evt.rawtime", type: .uint64, isList: false, argument: .none,
-                            description: "The event time in nanoseconds since the epoch") { _ in
-                { context in
-                    if let time = context.eventTime { context.emit(context.arena.decimal(time)) }
-                }
-            },
+            JSONFields.rawTime("evt.rawtime", "The event time in nanoseconds since the epoch"),
             FieldDefinition(name: "evt.source", type: .string, isList: false, argument: .none,
                             description: "The event source: k8s_audit") { _ in
                 let source = ByteConstant("k8s_audit")

@@ -234,16 +234,9 @@ enum K8sAuditFields {
                 }
             },
             definition("ka.req.container.privileged", "Deprecated: true if any container of the pod is privileged") { _ in
-                let path = JSONPath("requestObject", "spec", "containers")
-                return { context in
-                    let document = context.document
-                    let containers = context.resolve(path)
-                    guard document.kind(containers) == .array else { return }
-                    let privileged = document.elements(containers).contains { container in
-                        document.bool(document.child(document.child(container, Keys.securityContext.view),
-                                                     Keys.privileged.view)) == true
-                    }
-                    context.emit(privileged ? EventContext.trueText.view : EventContext.falseText.view)
+                anyElement(of: JSONPath("requestObject", "spec", "containers")) { document, container in
+                    document.bool(document.child(document.child(container, Keys.securityContext.view),
+                                                 Keys.privileged.view)) == true
                 }
             },
         ]
@@ -262,12 +255,30 @@ enum K8sAuditFields {
     /// A list field with one entry per container of `list` (or only container `[index]`).
     static func perContainer(_ name: String, _ list: String, _ description: String,
                              _ body: @escaping @Sendable (EventContext, JSONDocument.Node) -> Void) -> FieldDefinition {
+        perElement(name, ["requestObject", "spec", list], description, body)
+    }
+
+    /// A list field built from each element of the array at `keys` (or only element `[index]`).
+    static func perElement(_ name: String, _ keys: [String], _ description: String,
+                           _ body: @escaping @Sendable (EventContext, JSONDocument.Node) -> Void) -> FieldDefinition {
         definition(name, list: true, argument: .index, description) { argument in
-            let path = JSONPath("requestObject", "spec", list)
+            let path = JSONPath(keys: keys)
             let index = index(argument)
             return { context in
-                for container in selected(context, context.resolve(path), index) { body(context, container) }
+                for element in selected(context, context.resolve(path), index) { body(context, element) }
             }
+        }
+    }
+
+    /// "true" when some element of the array at `path` passes `test`, else "false"; no value without the array.
+    static func anyElement(of path: JSONPath,
+                           _ test: @escaping @Sendable (JSONDocument, JSONDocument.Node) -> Bool) -> FieldBody {
+        { context in
+            let document = context.document
+            let array = context.resolve(path)
+            guard document.kind(array) == .array else { return }
+            let found = document.elements(array).contains { test(document, $0) }
+            context.emit(found ? EventContext.trueText.view : EventContext.falseText.view)
         }
     }
 
@@ -330,17 +341,10 @@ enum K8sAuditFields {
                 guard case .key(let key) = argument else { throw FieldError(message: "ka.req.volume.hostpath needs a path") }
                 let isPrefix = key.hasSuffix("*")
                 let wanted = ByteConstant(isPrefix ? String(key.dropLast()) : key)
-                let path = JSONPath("requestObject", "spec", "volumes")
-                return { context in
-                    let document = context.document
-                    let volumes = context.resolve(path)
-                    guard document.kind(volumes) == .array else { return }
-                    let used = document.elements(volumes).contains { volume in
-                        guard let hostPath = document.string(document.child(document.child(volume, Keys.hostPath.view),
-                                                                            Keys.path.view)) else { return false }
-                        return isPrefix ? hostPath.hasPrefix(wanted.view) : hostPath.equals(wanted.view)
-                    }
-                    context.emit(used ? EventContext.trueText.view : EventContext.falseText.view)
+                return anyElement(of: JSONPath("requestObject", "spec", "volumes")) { document, volume in
+                    guard let hostPath = document.string(document.child(document.child(volume, Keys.hostPath.view),
+                                                                        Keys.path.view)) else { return false }
+                    return isPrefix ? hostPath.hasPrefix(wanted.view) : hostPath.equals(wanted.view)
                 }
             },
             path("ka.req.service.type", ["requestObject", "spec", "type"], "The type of the service in the request"),
@@ -362,13 +366,7 @@ enum K8sAuditFields {
 
     static func perVolume(_ name: String, _ description: String,
                           _ body: @escaping @Sendable (EventContext, JSONDocument.Node) -> Void) -> FieldDefinition {
-        definition(name, list: true, argument: .index, description) { argument in
-            let path = JSONPath("requestObject", "spec", "volumes")
-            let index = index(argument)
-            return { context in
-                for volume in selected(context, context.resolve(path), index) { body(context, volume) }
-            }
-        }
+        perElement(name, ["requestObject", "spec", "volumes"], description, body)
     }
 
     // MARK: - Fields with their own logic
@@ -455,7 +453,7 @@ enum QueryString {
             switch byte {
             case UInt8(ascii: "+"): bytes.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                guard let high = iterator.next().flatMap(Hex.value), let low = iterator.next().flatMap(Hex.value) else {
                     return nil
                 }
                 bytes.append(high << 4 | low)
@@ -465,12 +463,4 @@ enum QueryString {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
 }

@@ -162,7 +162,7 @@ struct RuleCompiler {
                     }
                     return NumericEqualMatcher(number, integer: Int64(text), negate: op == .notEqual)
                 }
-                return op == .notEqual ? NotEqualMatcher(text) : EqualMatcher(text)
+                return EqualMatcher(text, negate: op == .notEqual)
             case .less, .lessEqual, .greater, .greaterEqual:
                 guard Double(text) != nil else {
                     errors.append(RuleDiagnostic(.error, locate(value.position), "\(owner): '\(op.rawValue)' needs a number, not '\(text)'"))
@@ -215,20 +215,11 @@ struct RuleCompiler {
         var bytes: [UInt8] = []
         var index = 0
         while index < digits.count {
-            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+            guard let high = Hex.value(digits[index]), let low = Hex.value(digits[index + 1]) else { return nil }
             bytes.append(high << 4 | low)
             index += 2
         }
         return ByteConstant(String(decoding: bytes, as: UTF8.self))
-    }
-
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 
     // MARK: - Exceptions

@@ -114,7 +114,7 @@ final class RuleIndex: @unchecked Sendable {
             return result
         case let compare as ComparePredicate:
             guard fields.contains(compare.field.displayName), !compare.field.isList else { return nil }
-            if let equal = compare.matcher as? EqualMatcher { return [equal.constant.string] }
+            if let equal = compare.matcher as? EqualMatcher, !equal.negate { return [equal.constant.string] }
             if let set = compare.matcher as? SetMatcher { return Set(set.set.strings) }
             return nil
         case let constant as ConstantPredicate:

@@ -6,16 +6,15 @@ class ValueMatcher: @unchecked Sendable {
     func matches(_ value: ByteView) -> Bool { false }
 }
 
+/// `=` and `!=` on bytes.
 final class EqualMatcher: ValueMatcher, @unchecked Sendable {
     let constant: ByteConstant
-    init(_ text: String) { constant = ByteConstant(text) }
-    override func matches(_ value: ByteView) -> Bool { value.equals(constant.view) }
-}
-
-final class NotEqualMatcher: ValueMatcher, @unchecked Sendable {
-    let constant: ByteConstant
-    init(_ text: String) { constant = ByteConstant(text) }
-    override func matches(_ value: ByteView) -> Bool { !value.equals(constant.view) }
+    let negate: Bool
+    init(_ text: String, negate: Bool = false) {
+        constant = ByteConstant(text)
+        self.negate = negate
+    }
+    override func matches(_ value: ByteView) -> Bool { value.equals(constant.view) != negate }
 }
 
 /// Equality on numeric fields (jevt.rawtime): "0" and "00" are the same number.

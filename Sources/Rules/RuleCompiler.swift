@@ -7,6 +7,7 @@ struct RuleCompiler {
     private let definitions: RuleSetDefinition
     private let catalog: FieldCatalog
     private var errors: [RuleDiagnostic] = []
+    private(set) var warnings: [RuleDiagnostic] = []
     private var parsedMacros: [String: ConditionNode] = [:]
     private var compiledMacros: [String: Predicate] = [:]
     private var expandedLists: [String: [String]] = [:]
@@ -31,10 +32,16 @@ struct RuleCompiler {
         for (order, rule) in definitions.rules.enumerated() {
             // The output is checked even when the condition fails, so one run reports both.
             let predicate = compileRule(rule)
+            if predicate == nil, warnings.last?.message.hasPrefix("rule '\(rule.name)' uses a field") == true { continue }
             let output: OutputFormat
             do {
                 output = try OutputFormat(rule.output, catalog: catalog)
             } catch let error as OutputFormatError {
+                if rule.skipIfUnknownFilter && error.message.contains("unknown field") {
+                    warnings.append(RuleDiagnostic(.warning, rule.location,
+                                                   "rule '\(rule.name)' uses a field auditpipe does not know and has skip-if-unknown-filter: skipped"))
+                    continue
+                }
                 errors.append(RuleDiagnostic(.error, rule.outputLocation, "rule '\(rule.name)': \(error.message)"))
                 continue
             }
@@ -67,6 +74,13 @@ struct RuleCompiler {
             let exceptionPredicate = compile(node, locate: { _ in exception.location },
                                              owner: "exception '\(exception.name)' of rule '\(rule.name)'", macroStack: [])
             predicate = AndPredicate([predicate, NotPredicate(exceptionPredicate)])
+        }
+        if errors.count != errorCount, rule.skipIfUnknownFilter,
+           errors[errorCount...].allSatisfy({ $0.message.contains("unknown field") }) {
+            errors.removeSubrange(errorCount...)
+            warnings.append(RuleDiagnostic(.warning, rule.location,
+                                           "rule '\(rule.name)' uses a field auditpipe does not know and has skip-if-unknown-filter: skipped"))
+            return nil
         }
         return errors.count == errorCount ? predicate : nil
     }

@@ -85,6 +85,8 @@ public struct RuleDefinition: Sendable {
     public var enabled: Bool
     public var exceptions: [ExceptionDefinition]
     public var location: SourceLocation
+    /// Falco's `skip-if-unknown-filter`: a rule naming an unknown field is skipped with a warning.
+    public var skipIfUnknownFilter = false
 }
 
 /// Everything the rules files defined, resolved as Falco resolves them, in load order.

@@ -51,7 +51,7 @@ public final class RuleSet: Sendable {
         self.catalog = catalog
         self.version = version
         self.matching = matching
-        warnings = definitions.warnings
+        warnings = definitions.warnings + compiler.warnings
         statistics = Statistics(
             rules: compiled.count, disabledRules: definitions.rules.filter { !$0.enabled }.count,
             macros: definitions.macros.count, lists: definitions.lists.count, skipped: definitions.skippedRules)

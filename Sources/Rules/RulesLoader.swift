@@ -304,11 +304,12 @@ public struct RulesLoader {
             }
             enabled = value
         }
-        let rule = RuleDefinition(
+        var rule = RuleDefinition(
             name: name, description: description.trimmingCharacters(in: .whitespacesAndNewlines),
             condition: condition, output: output.trimmingCharacters(in: .whitespacesAndNewlines),
             outputLocation: location(item["output"]!, context.file), priority: priority, source: Self.source,
             tags: tags, enabled: enabled, exceptions: exceptions, location: location(item, context.file))
+        rule.skipIfUnknownFilter = item["skip-if-unknown-filter"]?.bool ?? false
         if let index = definitions.rules.firstIndex(where: { $0.name == name }) {
             definitions.rules[index] = rule  // a redefinition keeps the original's place in the order
         } else {
@@ -333,6 +334,7 @@ public struct RulesLoader {
         if item["tags"] != nil, let tags = tags(item, name: name, context) {
             rule.tags = mode.appends("tags") ? rule.tags + tags.filter { !rule.tags.contains($0) } : tags
         }
+        if let skip = item["skip-if-unknown-filter"]?.bool { rule.skipIfUnknownFilter = skip }
         if let enabledNode = item["enabled"] {
             if let enabled = enabledNode.bool { rule.enabled = enabled } else {
                 error(enabledNode, context, "'enabled' of rule '\(name)' must be true or false")

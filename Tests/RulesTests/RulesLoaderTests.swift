@@ -255,6 +255,26 @@ import Testing
         ])
     }
 
+    @Test func skipIfUnknownFilterSkipsWithAWarning() throws {
+        let yaml = Self.header + """
+            - rule: Uses a newer field
+              desc: d
+              condition: ka.verb=create and ka.some.future.field=1
+              output: o
+              priority: info
+              source: k8s_audit
+              skip-if-unknown-filter: true
+
+            """
+        let ruleSet = try RuleSet.parse(yaml: yaml, file: "test.yaml", matching: .all)
+        #expect(ruleSet.ruleNames == ["Creates"])
+        #expect(ruleSet.warnings.map(\.description) == [
+            "test.yaml:12:3: warning: rule 'Uses a newer field' uses a field auditpipe does not know and has skip-if-unknown-filter: skipped",
+        ])
+        #expect(Self.errors(yaml.replacingOccurrences(of: "skip-if-unknown-filter: true", with: "skip-if-unknown-filter: false"))
+            == ["test.yaml:14:33: rule 'Uses a newer field': unknown field 'ka.some.future.field'"])
+    }
+
     @Test func versionRequirementsWarnWhenTooHigh() throws {
         let yaml = """
             - required_engine_version: 0.99.0

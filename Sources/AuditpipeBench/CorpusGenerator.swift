@@ -152,7 +152,7 @@ struct CorpusGenerator {
             "sourceIPs":["10.0.\(random.next() % 255).\(random.next() % 255)"],"userAgent":"\(agent)",\(objectRef)\
             "responseStatus":{"metadata":{},"code":\(code)},\(extra)"requestReceivedTimestamp":"\(received)",\
             "stageTimestamp":"\(timestamp(nanos))","annotations":{"authorization.k8s.io/decision":"allow",\
-            "authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \\"system:controller\\" of ClusterRole \\"system:controller\\" to ServiceAccount"}}
+            "authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \\"system:controller\\""}}
             """
     }
 

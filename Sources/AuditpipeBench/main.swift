@@ -11,6 +11,7 @@ struct BenchOptions {
     var events = 200_000
     var rounds = 5
     var matching = RuleMatching.first
+    var writeCorpus: String?
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -21,6 +22,7 @@ struct BenchOptions {
             case "--events": events = iterator.next().flatMap(Int.init) ?? events
             case "--rounds": rounds = iterator.next().flatMap(Int.init) ?? rounds
             case "--all": matching = .all
+            case "--write-corpus": writeCorpus = iterator.next()
             default:
                 FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
                 exit(2)
@@ -44,6 +46,15 @@ var generator = CorpusGenerator(seed: 42)
 let corpus = generator.events(options.events)
 let totalBytes = corpus.reduce(0) { $0 + $1.count }
 print("corpus: \(corpus.count) events, average \(totalBytes / corpus.count) bytes")
+if let path = options.writeCorpus {
+    // The corpus as JSON lines, for `auditpipe check` and other tools.
+    let lines = corpus.flatMap { $0 + [UInt8(ascii: "\n")] }
+    guard FileManager.default.createFile(atPath: path, contents: Data(lines)) else {
+        print("cannot write \(path)")
+        exit(2)
+    }
+    print("corpus written to \(path)")
+}
 
 let ruleSet: RuleSet
 do {

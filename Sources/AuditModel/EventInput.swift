@@ -86,14 +86,12 @@ public final class EventInput {
         }
     }
 
-    /// JSON lines when the first line is a complete JSON object on its own and more follows;
-    /// nil while the first line is still incomplete.
+    /// JSON lines when the first line is a complete JSON object on its own (then the input
+    /// cannot be one multi-line document); nil while the first line is still incomplete.
     private func decideStreaming(_ buffer: [UInt8], atEnd: Bool) -> Bool? {
         guard let first = buffer.firstIndex(where: { !Self.isSpace($0) }) else { return atEnd ? false : nil }
         guard buffer[first] == UInt8(ascii: "{") else { return buffer[first] == UInt8(ascii: "[") ? false : true }
         guard let newline = buffer[first...].firstIndex(of: UInt8(ascii: "\n")) else { return atEnd ? false : nil }
-        let rest = buffer[(newline + 1)...]
-        guard rest.contains(where: { !Self.isSpace($0) }) else { return atEnd ? false : nil }
         let firstLine = Array(buffer[first..<newline])
         if case .object? = try? splitter.split(firstLine) { return true }
         return false

@@ -49,8 +49,11 @@ struct RuleCompiler {
                 compiled.append(CompiledRule(order: order, definition: rule, predicate: predicate, output: output))
             }
         }
+        if definitions.skippedRules.isEmpty {
+            warnUnused()
+        }
         if !errors.isEmpty {
-            let sorted = errors.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
+            let sorted = errors.sorted { Self.order($0.location, $1.location) }
             throw RulesLoadError(diagnostics: sorted)
         }
         return compiled
@@ -155,7 +158,7 @@ struct RuleCompiler {
                                   locate: (Int) -> SourceLocation, owner: String) -> ValueMatcher? {
         switch operand {
         case .list(let items):
-            let values = items.flatMap { expand($0) }
+            let values = items.flatMap { expand($0, at: locate($0.position), owner: owner) }
             switch op {
             case .in, .intersects: return SetMatcher(values)
             case .pmatch: return PathPrefixMatcher(values)
@@ -203,9 +206,21 @@ struct RuleCompiler {
     }
 
     /// A bare word naming a list stands for the list's items (lists nest); anything else is itself.
-    private mutating func expand(_ value: OperandValue) -> [String] {
-        guard !value.quoted, definitions.lists[value.text] != nil else { return [value.text] }
+    private mutating func expand(_ value: OperandValue, at location: SourceLocation, owner: String) -> [String] {
+        guard !value.quoted, definitions.lists[value.text] != nil else {
+            if !value.quoted, Self.looksLikeListName(value.text) {
+                warnings.append(RuleDiagnostic(.warning, location, "\(owner): '\(value.text)' is not a defined list, "
+                    + "so it is compared as a literal value (quote it to say that is meant)"))
+            }
+            return [value.text]
+        }
         return expandList(value.text, stack: [])
+    }
+
+    /// snake_case with an underscore, as list names are: a bare value like that is probably a misspelt list.
+    private static func looksLikeListName(_ text: String) -> Bool {
+        text.contains("_") && text.first?.isLetter == true
+            && text.utf8.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") }
     }
 
     private mutating func expandList(_ name: String, stack: [String]) -> [String] {
@@ -234,6 +249,23 @@ struct RuleCompiler {
             index += 2
         }
         return ByteConstant(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Falco's warnings for definitions nothing uses (skipped when a file mixes in other
+    /// sources, whose macros and lists are unused here by design).
+    private mutating func warnUnused() {
+        for macro in definitions.macros.values.sorted(by: { Self.order($0.location, $1.location) })
+        where compiledMacros[macro.name] == nil {
+            warnings.append(RuleDiagnostic(.warning, macro.location, "macro '\(macro.name)' is not used by any rule or macro"))
+        }
+        for list in definitions.lists.values.sorted(by: { Self.order($0.location, $1.location) })
+        where expandedLists[list.name] == nil {
+            warnings.append(RuleDiagnostic(.warning, list.location, "list '\(list.name)' is not used by any rule, macro or list"))
+        }
+    }
+
+    static func order(_ lhs: SourceLocation, _ rhs: SourceLocation) -> Bool {
+        (lhs.file, lhs.line, lhs.column) < (rhs.file, rhs.line, rhs.column)
     }
 
     // MARK: - Exceptions

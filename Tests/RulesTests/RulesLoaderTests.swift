@@ -275,6 +275,28 @@ import Testing
             == ["test.yaml:14:33: rule 'Uses a newer field': unknown field 'ka.some.future.field'"])
     }
 
+    @Test func unusedDefinitionsAndMisspeltListsWarn() throws {
+        let yaml = Self.header + """
+            - macro: never_used
+              condition: ka.verb=get
+            - list: unused_list
+              items: [x]
+            - rule: Typo
+              desc: d
+              condition: ka.user.name in (userz_list, "quoted_value", plain)
+              output: o
+              priority: info
+              source: k8s_audit
+
+            """
+        let ruleSet = try RuleSet.parse(yaml: yaml, file: "test.yaml")
+        #expect(ruleSet.warnings.map(\.description) == [
+            "test.yaml:18:31: warning: rule 'Typo': 'userz_list' is not a defined list, so it is compared as a literal value (quote it to say that is meant)",
+            "test.yaml:12:3: warning: macro 'never_used' is not used by any rule or macro",
+            "test.yaml:14:3: warning: list 'unused_list' is not used by any rule, macro or list",
+        ])
+    }
+
     @Test func versionRequirementsWarnWhenTooHigh() throws {
         let yaml = """
             - required_engine_version: 0.99.0

@@ -18,18 +18,21 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-O3", "-std=c++17"])],
             linkerSettings: [.linkedLibrary("simdjson"), .linkedLibrary("stdc++")]
         ),
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .target(name: "Kafka", dependencies: ["CRdKafka"]),
         .target(name: "AuditModel", dependencies: ["CSimdJSON"]),
         .target(name: "Rules", dependencies: ["AuditModel", "Yams"]),
         .executableTarget(
             name: "auditpipe",
             dependencies: [
-                "Rules", "AuditModel",
+                "Rules", "AuditModel", "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "AuditpipeBench", dependencies: ["Rules", "AuditModel"]),
         .testTarget(name: "AuditModelTests", dependencies: ["AuditModel"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "AuditModel"]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "AuditpipeCLITests", dependencies: ["auditpipe"]),
     ],
     swiftLanguageModes: [.v6],

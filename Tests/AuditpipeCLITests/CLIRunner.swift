@@ -60,6 +60,37 @@ struct CLIRunner {
                       stderr: String(decoding: errData.get(), as: UTF8.self))
     }
 
+    /// Starts the binary and leaves it running; the caller stops it.
+    static func spawn(_ arguments: [String], stdin: Pipe? = nil) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let output = Pipe()
+        if let stdin { process.standardInput = stdin }
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return (process, output)
+    }
+
+    /// What a pipe has delivered once it holds a whole line, or nil after `timeout` seconds.
+    static func firstLine(of pipe: Pipe, timeout: TimeInterval) -> String? {
+        let box = DataBox()
+        let ready = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            var collected = Data()
+            while !collected.contains(UInt8(ascii: "\n")) {
+                let chunk = pipe.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                collected.append(chunk)
+            }
+            box.set(collected)
+            ready.signal()
+        }
+        guard ready.wait(timeout: .now() + timeout) == .success else { return nil }
+        return String(decoding: box.get(), as: UTF8.self)
+    }
+
     enum CLIError: Error { case timedOut([String]) }
 }
 

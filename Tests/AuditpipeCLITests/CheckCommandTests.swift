@@ -181,28 +181,16 @@ import Testing
     @Test func alertsStreamWhileInputIsStillOpen() throws {
         let directory = try TemporaryDirectory()
         let rulesPath = try directory.write("rules.yaml", Self.rules)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
-        process.arguments = ["check", "--rules", rulesPath]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let input = Pipe()
+        let (process, output) = try CLIRunner.spawn(["check", "--rules", rulesPath], stdin: input)
         defer {
             if process.isRunning { process.terminate() }
             process.waitUntilExit()
         }
         input.fileHandleForWriting.write(Data((Self.event("live-1") + "\n").utf8))
         // The alert must come out before stdin is closed; wait at most 20 s for it.
-        let received = DataBox()
-        let semaphore = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            received.set(output.fileHandleForReading.availableData)
-            semaphore.signal()
-        }
-        #expect(semaphore.wait(timeout: .now() + 20) == .success)
-        #expect(String(decoding: received.get(), as: UTF8.self).contains("live-1"))
+        let line = CLIRunner.firstLine(of: output, timeout: 20)
+        #expect(line?.contains("live-1") == true)
         try input.fileHandleForWriting.close()
     }
 }

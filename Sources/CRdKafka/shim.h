@@ -1,0 +1,3 @@
+// librdkafka (Debian's librdkafka-dev) and its mock cluster, for Swift.
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>

@@ -1,0 +1,31 @@
+import CRdKafka
+
+/// A librdkafka error, with its name (`_QUEUE_FULL`, `_MSG_TIMED_OUT`, …) and what it means.
+public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
+    public let code: Int32
+    public let message: String
+
+    public init(code: Int32, context: String? = nil) {
+        self.code = code
+        let reason = String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(code)))
+        message = context.map { "\($0): \(reason)" } ?? reason
+    }
+
+    public init(configuration message: String) {
+        code = Int32(RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue)
+        self.message = message
+    }
+
+    /// librdkafka's name of the error, such as `_QUEUE_FULL`.
+    public var name: String { String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(code))) }
+
+    /// The producer's local queue is full: back off and retry (callers turn this into backpressure).
+    public var isQueueFull: Bool { code == Int32(RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue) }
+
+    /// The message could not be delivered in time (broker down or too slow).
+    public var isTimeout: Bool {
+        code == Int32(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue) || code == Int32(RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue)
+    }
+
+    public var description: String { "\(message) (\(name))" }
+}

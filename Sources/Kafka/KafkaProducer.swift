@@ -27,6 +27,11 @@ public struct KafkaHeader: Sendable, Equatable {
         self.name = name
         self.value = Array(value.utf8)
     }
+
+    public init(name: String, value: [UInt8]) {
+        self.name = name
+        self.value = value
+    }
 }
 
 /// Where the broker stored an acknowledged message.

@@ -1,0 +1,257 @@
+import CRdKafka
+import Foundation
+
+/// One consumed message, copied out of librdkafka's buffers.
+public struct KafkaMessage: Sendable {
+    public let topic: String
+    public let partition: Int32
+    public let offset: Int64
+    public let key: [UInt8]?
+    public let value: [UInt8]
+    public let headers: [KafkaHeader]
+    /// Broker or producer timestamp, ms since the epoch (nil if the broker gave none).
+    public let timestamp: Int64?
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) }
+    }
+}
+
+public struct TopicPartition: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let topic: String
+    public let partition: Int32
+
+    public init(_ topic: String, _ partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+
+    public var description: String { "\(topic)[\(partition)]" }
+
+    public static func < (lhs: TopicPartition, rhs: TopicPartition) -> Bool {
+        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
+    }
+}
+
+/// What a rebalance did to this consumer.
+public enum RebalanceEvent: Sendable, Equatable {
+    case assigned([TopicPartition])
+    case revoked([TopicPartition])
+}
+
+/// A consumer-group member with manual commits: offsets move only when the
+/// caller commits them, so processing is at-least-once. Not for concurrent
+/// use: one thread polls, commits, pauses and resumes.
+public final class KafkaConsumer: @unchecked Sendable {
+    private let handle: OpaquePointer
+    private let rebalance: RebalanceRelay
+    private var closed = false
+
+    /// `onRebalance` runs on the polling thread, inside `poll`, before partitions
+    /// are released (revoked) or after they are taken (assigned).
+    public init(configuration: KafkaConfiguration, groupID: String,
+                onRebalance: @escaping @Sendable (RebalanceEvent) -> Void = { _ in }) throws {
+        var settings = configuration
+        settings["group.id"] = groupID
+        settings["enable.auto.commit"] = configuration["enable.auto.commit"] ?? "false"
+        settings["enable.auto.offset.store"] = configuration["enable.auto.offset.store"] ?? "false"
+        // A group seen for the first time starts at the earliest retained offset (DESIGN.md).
+        settings["auto.offset.reset"] = configuration["auto.offset.reset"] ?? "earliest"
+        let conf = try settings.makeNative()
+        let relay = RebalanceRelay(onRebalance)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(relay).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        var errorText = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
+            rd_kafka_conf_destroy(conf)
+            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw KafkaError(configuration: "cannot create Kafka consumer: \(reason)")
+        }
+        self.handle = handle
+        rebalance = relay
+        rd_kafka_poll_set_consumer(handle)
+    }
+
+    deinit {
+        close()
+        rd_kafka_destroy(handle)
+    }
+
+    public func subscribe(_ topics: [String]) throws {
+        let list = PartitionList(topics.map { TopicPartition($0, RD_KAFKA_PARTITION_UA) })
+        try check(list.with { rd_kafka_subscribe(handle, $0) }, "subscribe to \(topics.joined(separator: ", "))")
+    }
+
+    /// Waits up to `timeout` for the first message, then takes what else is ready, up to `maxMessages`.
+    /// Consumer errors that are not fatal (a broker going away) are skipped: librdkafka recovers by itself.
+    public func poll(maxMessages: Int, timeout: Duration) throws -> [KafkaMessage] {
+        var messages: [KafkaMessage] = []
+        var wait = Int32(min(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000,
+                             Int64(Int32.max)))
+        while messages.count < maxMessages {
+            guard let pointer = rd_kafka_consumer_poll(handle, wait) else { break }
+            defer { rd_kafka_message_destroy(pointer) }
+            wait = 0
+            let message = pointer.pointee
+            if message.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                var fatalText = [CChar](repeating: 0, count: 512)
+                if rd_kafka_fatal_error(handle, &fatalText, fatalText.count) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    throw KafkaError(code: Int32(message.err.rawValue), context: "consumer")
+                }
+                continue
+            }
+            messages.append(Self.copy(pointer))
+        }
+        return messages
+    }
+
+    /// Commits, synchronously, the next offset to read of each partition.
+    public func commit(_ nextOffsets: [TopicPartition: Int64]) throws {
+        guard !nextOffsets.isEmpty else { return }
+        let list = PartitionList(nextOffsets.keys.sorted(), offsets: nextOffsets)
+        try check(list.with { rd_kafka_commit(handle, $0, 0) }, "commit offsets")
+    }
+
+    /// The group's committed next offsets (nil: nothing committed yet).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws -> [TopicPartition: Int64?] {
+        let list = PartitionList(partitions)
+        try check(list.with { rd_kafka_committed(handle, $0, Self.milliseconds(timeout)) }, "read committed offsets")
+        return list.offsets().mapValues { $0 >= 0 ? $0 : nil }
+    }
+
+    /// Stops fetching from partitions (their messages stay in Kafka) until `resume`.
+    public func pause(_ partitions: [TopicPartition]) throws {
+        guard !partitions.isEmpty else { return }
+        try check(PartitionList(partitions).with { rd_kafka_pause_partitions(handle, $0) }, "pause \(partitions)")
+    }
+
+    public func resume(_ partitions: [TopicPartition]) throws {
+        guard !partitions.isEmpty else { return }
+        try check(PartitionList(partitions).with { rd_kafka_resume_partitions(handle, $0) }, "resume \(partitions)")
+    }
+
+    /// The partitions currently assigned to this member.
+    public func assignment() throws -> [TopicPartition] {
+        var pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        try check(rd_kafka_assignment(handle, &pointer), "read assignment")
+        guard let pointer else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(pointer) }
+        return PartitionList.entries(pointer).map(\.0).sorted()
+    }
+
+    /// For each partition, the first offset whose timestamp is at or after `timestamp` (ms since the epoch);
+    /// nil when no message is that recent.
+    public func offsets(atOrAfter timestamp: Int64, for partitions: [TopicPartition],
+                        timeout: Duration = .seconds(10)) throws -> [TopicPartition: Int64?] {
+        let list = PartitionList(partitions, offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, timestamp) }))
+        try check(list.with { rd_kafka_offsets_for_times(handle, $0, Self.milliseconds(timeout)) }, "offsets for times")
+        return list.offsets().mapValues { $0 >= 0 ? $0 : nil }
+    }
+
+    /// The low and high watermarks of a partition (first offset kept, next offset to be written).
+    public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) throws -> (low: Int64, high: Int64) {
+        var low: Int64 = 0, high: Int64 = 0
+        try check(rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high,
+                                                   Self.milliseconds(timeout)), "watermarks of \(partition)")
+        return (low, high)
+    }
+
+    /// Leaves the group (revoking partitions through the rebalance callback).
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        _ = rd_kafka_consumer_close(handle)
+    }
+
+    // MARK: - Helpers
+
+    private func check(_ result: rd_kafka_resp_err_t, _ context: String) throws {
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: Int32(result.rawValue), context: context) }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int32 {
+        Int32(min(duration.components.seconds * 1000, Int64(Int32.max)))
+    }
+
+    private static func copy(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
+        let message = pointer.pointee
+        let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let value = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: message.len)) } ?? []
+        let key = message.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.key_len)) }
+        var headers: [KafkaHeader] = []
+        var headerList: OpaquePointer?
+        if rd_kafka_message_headers(pointer, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var headerValue: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(headerList, index, &name, &headerValue, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let bytes = headerValue.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: bytes))
+                index += 1
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
+        return KafkaMessage(topic: topic, partition: message.partition, offset: message.offset, key: key, value: value,
+                            headers: headers, timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
+    }
+}
+
+/// Hands rebalances to Swift and applies them (librdkafka's eager protocol:
+/// assign on assignment, unassign on revocation).
+final class RebalanceRelay: @unchecked Sendable {
+    let handler: @Sendable (RebalanceEvent) -> Void
+
+    init(_ handler: @escaping @Sendable (RebalanceEvent) -> Void) {
+        self.handler = handler
+    }
+}
+
+private func rebalanceCallback(_ handle: OpaquePointer?, _ error: rd_kafka_resp_err_t,
+                               _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+                               _ opaque: UnsafeMutableRawPointer?) {
+    guard let handle, let opaque else { return }
+    let relay = Unmanaged<RebalanceRelay>.fromOpaque(opaque).takeUnretainedValue()
+    let list = partitions.map { PartitionList.entries($0).map(\.0).sorted() } ?? []
+    if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+        rd_kafka_assign(handle, partitions)
+        relay.handler(.assigned(list))
+    } else {
+        // The handler finishes (or abandons) work on these partitions before they are released.
+        relay.handler(.revoked(list))
+        rd_kafka_assign(handle, nil)
+    }
+}
+
+/// An owned rd_kafka_topic_partition_list_t. Use `with`: it keeps the list alive
+/// for the whole C call (Swift may otherwise free it right after the pointer is read).
+final class PartitionList {
+    private let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+
+    func with<Result>(_ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws -> Result) rethrows -> Result {
+        try withExtendedLifetime(self) { try body(pointer) }
+    }
+
+    init(_ partitions: [TopicPartition], offsets: [TopicPartition: Int64] = [:]) {
+        pointer = rd_kafka_topic_partition_list_new(Int32(max(partitions.count, 1)))
+        for partition in partitions {
+            let entry = rd_kafka_topic_partition_list_add(pointer, partition.topic, partition.partition)
+            if let offset = offsets[partition] { entry?.pointee.offset = offset }
+        }
+    }
+
+    deinit { rd_kafka_topic_partition_list_destroy(pointer) }
+
+    func offsets() -> [TopicPartition: Int64] {
+        Dictionary(with { Self.entries($0) }.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    static func entries(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [(TopicPartition, Int64)] {
+        (0..<Int(list.pointee.cnt)).map { index in
+            let element = list.pointee.elems[index]
+            return (TopicPartition(String(cString: element.topic), element.partition), element.offset)
+        }
+    }
+}

@@ -33,4 +33,15 @@ public struct KafkaConfiguration: Sendable {
         }
         return conf
     }
+
+    /// A client from a configuration object (which it takes over, or destroys on failure).
+    static func createClient(_ type: rd_kafka_type_t, _ conf: OpaquePointer, what: String) throws -> OpaquePointer {
+        var errorText = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(type, conf, &errorText, errorText.count) else {
+            rd_kafka_conf_destroy(conf)
+            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw KafkaError(configuration: "cannot create \(what): \(reason)")
+        }
+        return handle
+    }
 }

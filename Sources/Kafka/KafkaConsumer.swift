@@ -61,12 +61,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         let relay = RebalanceRelay(onRebalance)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(relay).toOpaque())
         rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
-        var errorText = [CChar](repeating: 0, count: 512)
-        guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
-            rd_kafka_conf_destroy(conf)
-            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw KafkaError(configuration: "cannot create Kafka consumer: \(reason)")
-        }
+        let handle = try KafkaConfiguration.createClient(RD_KAFKA_CONSUMER, conf, what: "a Kafka consumer")
         self.handle = handle
         rebalance = relay
         rd_kafka_poll_set_consumer(handle)

@@ -64,12 +64,7 @@ public final class KafkaProducer: @unchecked Sendable {
         settings["enable.idempotence"] = configuration["enable.idempotence"] ?? "true"
         let conf = try settings.makeNative()
         rd_kafka_conf_set_dr_msg_cb(conf, deliveryReportCallback)
-        var errorText = [CChar](repeating: 0, count: 512)
-        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
-            rd_kafka_conf_destroy(conf)
-            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw KafkaError(configuration: "cannot create Kafka producer: \(reason)")
-        }
+        let handle = try KafkaConfiguration.createClient(RD_KAFKA_PRODUCER, conf, what: "a Kafka producer")
         self.handle = handle
         let stopping = self.stopping, stopped = self.stopped
         let pollHandle = UnsafeSendable(handle)

@@ -15,11 +15,7 @@ public final class MockKafkaCluster: @unchecked Sendable {
         precondition(brokers >= 1, "a cluster needs a broker")
         // The cluster belongs to a client instance; a producer that never produces will do.
         let conf = try KafkaConfiguration(["log_level": "3"]).makeNative()
-        var errorText = [CChar](repeating: 0, count: 512)
-        guard let owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(configuration: "cannot create the mock cluster's client")
-        }
+        let owner = try KafkaConfiguration.createClient(RD_KAFKA_PRODUCER, conf, what: "the mock cluster's client")
         guard let cluster = rd_kafka_mock_cluster_new(owner, Int32(brokers)) else {
             rd_kafka_destroy(owner)
             throw KafkaError(configuration: "cannot start a mock Kafka cluster of \(brokers) brokers")

@@ -60,22 +60,6 @@ public final class EventContext {
         slotGeneration.deallocate()
     }
 
-    /// Makes room for more fields (after a rules reload with more of them).
-    public func ensureSlots(_ slots: Int) {
-        guard slots > slotCapacity else { return }
-        func grow<T>(_ old: UnsafeMutablePointer<T>, _ zero: T) -> UnsafeMutablePointer<T> {
-            let new = UnsafeMutablePointer<T>.allocate(capacity: slots)
-            new.moveInitialize(from: old, count: slotCapacity)
-            (new + slotCapacity).initialize(repeating: zero, count: slots - slotCapacity)
-            old.deallocate()
-            return new
-        }
-        slotStart = grow(slotStart, 0)
-        slotCount = grow(slotCount, 0)
-        slotGeneration = grow(slotGeneration, 0)
-        slotCapacity = slots
-    }
-
     /// Parses the next event. The bytes must stay valid until the next `load`.
     public func load(_ bytes: UnsafeRawBufferPointer) throws {
         startEvent()

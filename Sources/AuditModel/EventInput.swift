@@ -77,15 +77,6 @@ public final class EventInput {
         try read(fd: fd, item: item, problem: problem)
     }
 
-    /// Reads events from bytes in memory.
-    public func read(bytes: [UInt8], item: (Item) throws -> Void, problem: (Problem) -> Void) throws {
-        if decideStreaming(bytes, atEnd: true) == true {
-            try lines(bytes, firstLine: 1, item: item, problem: problem)
-        } else {
-            try whole(bytes, item: item, problem: problem)
-        }
-    }
-
     /// JSON lines when the first line is a complete JSON object on its own (then the input
     /// cannot be one multi-line document); nil while the first line is still incomplete.
     private func decideStreaming(_ buffer: [UInt8], atEnd: Bool) -> Bool? {

@@ -91,6 +91,11 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Returns when every record is acknowledged or has failed.
     public func send(_ records: [KafkaRecord]) async -> [Result<DeliveryReport, KafkaError>] {
         guard !records.isEmpty else { return [] }
+        // After close nothing serves delivery reports: fail at once instead of waiting forever.
+        if stopping.isSet {
+            let closed = KafkaError(code: Int32(RD_KAFKA_RESP_ERR__DESTROY.rawValue), context: "producer is closed")
+            return records.map { _ in .failure(closed) }
+        }
         return await withCheckedContinuation { continuation in
             let batch = DeliveryBatch(count: records.count, continuation: continuation)
             for (index, record) in records.enumerated() {

@@ -89,9 +89,6 @@ final class RuleIndex: @unchecked Sendable {
         return table[slot]
     }
 
-    /// How many rules each stage/verb/resource combination leaves, for diagnostics.
-    var tableSizes: [Int] { table.map(\.count) }
-
     /// The values a predicate requires a field (any of `fields`) to have, or nil if it does not constrain it.
     static func constraint(_ predicate: Predicate, fields: Set<String>) -> Set<String>? {
         switch predicate {

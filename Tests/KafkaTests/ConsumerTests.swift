@@ -92,6 +92,7 @@ import Testing
             assignments = (try one.assignment(), try two.assignment())
             if !assignments.0.isEmpty && !assignments.1.isEmpty && assignments.0.count + assignments.1.count == 6 { break }
         }
+        #expect(!assignments.0.isEmpty && !assignments.1.isEmpty)
         #expect(Set(assignments.0).isDisjoint(with: assignments.1))
         #expect(Set(assignments.0 + assignments.1) == Set((0..<6).map { TopicPartition(Self.topic, $0) }))
         #expect(events.contains { $0.0 == "one" && $0.1 == .assigned(assignments.0) })

@@ -82,6 +82,33 @@ import Testing
         #expect(lines.first?.hasSuffix("|once") == true)
     }
 
+    @Test func aPermanentProduceErrorFailsTheMessageWithItsCode() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        try cluster.createTopic("t", partitions: 1)
+        // MSG_SIZE_TOO_LARGE (10) is not retriable: the injected error reaches the caller.
+        cluster.injectErrors(apiKey: KafkaAPIKey.produce, [KafkaError(code: 10)])
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+        defer { producer.close() }
+        let results = await producer.send([KafkaRecord(topic: "t", value: Array("x".utf8))])
+        guard case .failure(let error) = results[0] else {
+            Issue.record("the injected produce error was not reported")
+            return
+        }
+        #expect(error.code == 10, "\(error)")
+    }
+
+    @Test func sendingAfterCloseFailsAtOnce() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+        producer.close()
+        let results = await producer.send([KafkaRecord(topic: "t", value: Array("late".utf8))])
+        guard case .failure(let error) = results[0] else {
+            Issue.record("a send after close was acknowledged")
+            return
+        }
+        #expect(error.message.contains("producer is closed"))
+    }
+
     @Test func aWrongSettingIsAnErrorThatNamesIt() {
         #expect(throws: KafkaError.self) {
             _ = try KafkaProducer(configuration: KafkaConfiguration(["no.such.setting": "1"]))

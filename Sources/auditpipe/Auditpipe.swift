@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 @main
-struct Auditpipe: ParsableCommand {
+struct Auditpipe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "auditpipe",
         abstract: "Kubernetes audit events through Kafka to security alerts, with Falco's rules.",
@@ -10,10 +10,14 @@ struct Auditpipe: ParsableCommand {
     )
 
     /// Usage errors exit with 2 (DESIGN.md's contract), not ArgumentParser's 64.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             if exitCode(for: error) == .validationFailure {
                 StandardError.print(fullMessage(for: error))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `auditpipe check` and `auditpipe rules validate`, run as a user would.

@@ -30,11 +30,13 @@ let package = Package(
         .target(name: "Kafka", dependencies: ["CRdKafka"]),
         .target(name: "AuditModel", dependencies: ["CSimdJSON"]),
         .target(name: "Rules", dependencies: ["AuditModel", "Yams"]),
+        // The configuration file's decoder and value types (durations, sizes, addresses), shared by every stage.
+        .target(name: "Settings", dependencies: ["Yams"]),
         // Where alerts go: one file per output over one delivery policy.
         .target(
             name: "Outputs",
             dependencies: [
-                "Rules", "AuditModel", "Kafka",
+                "Rules", "AuditModel", "Kafka", "Settings",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -47,7 +49,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Kafka", "AuditModel", "Rules", "Outputs", "Yams",
+                "Kafka", "AuditModel", "Rules", "Outputs", "Settings", "Yams",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -62,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "auditpipe",
             dependencies: [
-                "Rules", "AuditModel", "Kafka", "Pipeline", "Outputs",
+                "Rules", "AuditModel", "Kafka", "Pipeline", "Outputs", "Settings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "Outputs", "Rules", "Kafka", "TestSupport",
+                "Pipeline", "Outputs", "Rules", "Kafka", "Settings", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,7 @@
 import Foundation
+import Settings
 import Kafka
+import Outputs
 import Pipeline
 import Testing
 
@@ -106,5 +108,37 @@ import Testing
         #expect(ListenAddress(parsing: "127.0.0.1:0") == ListenAddress(host: "127.0.0.1", port: 0))
         #expect(ListenAddress(parsing: ":80") == nil)
         #expect(ListenAddress(parsing: "host:99999") == nil)
+    }
+}
+
+/// Outputs: common settings and each type's own, read from one mapping.
+@Suite struct OutputConfigTests {
+    @Test func anOutputReadsItsCommonAndItsOwnSettings() throws {
+        let config = try ConfigTests.decode("""
+            sink:
+              outputs:
+                - name: console
+                  type: stdout
+                  format: json
+                  minimum_priority: warning
+                  custom_fields: {env: prod}
+                  retry: {max_attempts: 3, initial_backoff: 100ms}
+            """)
+        let output = try #require(config.sink.outputs.first)
+        #expect(output.common.name == "console")
+        #expect(output.common.minimumPriority == .warning)
+        #expect(output.common.customFields == ["env": "prod"])
+        #expect(output.common.retry.maxAttempts == 3)
+        #expect(output.common.retry.initialBackoff == ConfigDuration(.milliseconds(100)))
+        #expect((output.configuration as? StdoutOutput.Configuration)?.format == .json)
+    }
+
+    @Test func unknownTypesAndKeysAreErrorsThatNameThem() {
+        #expect(ConfigTests.errors("sink:\n  outputs:\n    - {name: a, type: carrier-pigeon}\n")
+            == ["auditpipe.yaml:3:23: sink.outputs[0].type: unknown output type 'carrier-pigeon' (known: \(OutputTypes.byName.keys.sorted().joined(separator: ", ")))"])
+        #expect(ConfigTests.errors("sink:\n  outputs:\n    - name: a\n      type: stdout\n      fromat: json\n")
+            == ["auditpipe.yaml:5:7: unknown key 'fromat' in sink.outputs[0]"])
+        #expect(ConfigTests.errors("sink:\n  outputs:\n    - {name: a, type: stdout, minimum_priority: loud}\n")
+            == ["auditpipe.yaml:3:49: sink.outputs[0].minimum_priority: unknown priority 'loud' (emergency, alert, critical, error, warning, notice, informational, debug)"])
     }
 }

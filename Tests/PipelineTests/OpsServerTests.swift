@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Settings
 import Foundation
 import Logging
 import Metrics

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 import Kafka
 
 /// The configuration file every subcommand reads (`--config F`): one schema, one

@@ -1,3 +1,5 @@
+import Settings
+
 /// `engine:` — rule evaluation.
 public struct EngineSettings: Decodable, Sendable {
     /// Rules files, loaded in order (later files append to and override earlier ones, as in Falco).

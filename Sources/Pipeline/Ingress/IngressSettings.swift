@@ -1,3 +1,5 @@
+import Settings
+
 /// `ingress:` — the webhook receiver.
 public struct IngressSettings: Decodable, Sendable {
     /// Where the webhook listens (Falco's k8s_audit endpoint listens on 8765 too).

@@ -1,4 +1,5 @@
 import Hummingbird
+import Settings
 import Logging
 import NIOCore
 import ServiceLifecycle

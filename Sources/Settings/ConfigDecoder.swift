@@ -173,15 +173,37 @@ struct NodeDecoder: Decoder {
         } catch let error as ConfigError {
             throw error
         } catch let DecodingError.dataCorrupted(context) {
-            throw state.error(node, path, context.debugDescription)
+            throw positioned(context, in: node, path: path, state: state)
         } catch let DecodingError.typeMismatch(_, context) {
-            throw state.error(node, path, context.debugDescription)
+            throw positioned(context, in: node, path: path, state: state)
         } catch let DecodingError.valueNotFound(_, context) {
-            throw state.error(node, path, context.debugDescription)
+            throw positioned(context, in: node, path: path, state: state)
         } catch let DecodingError.keyNotFound(key, _) {
             throw state.error(node, path, "missing required key '\(DecodingState.snakeCase(key.stringValue))'")
         }
     }
+}
+
+/// An error thrown by a custom `init(from:)` (`dataCorruptedError(forKey:in:)`), placed at the
+/// node its coding path names, below the node being decoded.
+private func positioned(_ context: DecodingError.Context, in node: Node, path: [any CodingKey],
+                        state: DecodingState) -> ConfigError {
+    var target = node
+    for key in context.codingPath.dropFirst(path.count) {
+        switch target {
+        case .mapping(let mapping):
+            let names = [key.stringValue, DecodingState.snakeCase(key.stringValue)]
+            guard let value = mapping.first(where: { names.contains($0.key.string ?? "") })?.value else { break }
+            target = value
+        case .sequence(let sequence):
+            guard let index = key.intValue, index < sequence.count else { break }
+            target = sequence[index]
+        default:
+            break
+        }
+    }
+    let fullPath = context.codingPath.count > path.count ? context.codingPath : path
+    return state.error(target, fullPath, context.debugDescription)
 }
 
 struct MappingContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {

@@ -1,0 +1,10 @@
+/// Every output type the sink knows, by its `type:` name. One line per output; each output
+/// lives in a file of its own.
+public enum OutputTypes {
+    public static let all: [any OutputConfiguration.Type] = [
+        StdoutOutput.Configuration.self,
+    ]
+
+    public static let byName: [String: any OutputConfiguration.Type] =
+        Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
+}

@@ -70,7 +70,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(name: "AuditpipeBench", dependencies: ["Rules", "AuditModel"]),
+        // Realistic audit events (a busy control plane with a few attacks) for benchmarks and the load generator.
+        .target(name: "Workload"),
+        .executableTarget(name: "AuditpipeBench", dependencies: ["Rules", "AuditModel", "Workload"]),
         // Helpers shared by the test targets: clusters, topic readers, bounded waits, servers.
         .target(
             name: "TestSupport",

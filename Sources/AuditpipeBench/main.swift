@@ -1,6 +1,7 @@
 import AuditModel
 import Foundation
 import Rules
+import Workload
 
 /// `make bench`: the rule engine's throughput on one core, over a generated
 /// corpus of realistic audit events with Falco's upstream rules loaded.

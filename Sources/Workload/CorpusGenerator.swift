@@ -2,18 +2,18 @@
 /// Mostly controller reads and lease renewals, kubelet status patches and
 /// event writes, some humans creating pods with full specs, and a small share
 /// of attacks that rules catch. Deterministic for a given seed.
-struct CorpusGenerator {
+public struct CorpusGenerator {
     private var random: SplitMix64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         random = SplitMix64(seed: seed)
     }
 
-    mutating func events(_ count: Int) -> [[UInt8]] {
+    public mutating func events(_ count: Int) -> [[UInt8]] {
         (0..<count).map { Array(event(number: $0).utf8) }
     }
 
-    mutating func event(number: Int) -> String {
+    public mutating func event(number: Int) -> String {
         let roll = random.next() % 1000
         let auditID = uuid()
         let nanos = 1_795_687_200_000_000_000 + Int64(number) * 1_000_000
@@ -191,14 +191,14 @@ struct CorpusGenerator {
 }
 
 /// A small, fast, seedable generator (Vigna's SplitMix64).
-struct SplitMix64 {
+public struct SplitMix64 {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         state = seed
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
         var z = state
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9

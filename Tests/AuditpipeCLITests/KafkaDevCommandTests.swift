@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `auditpipe kafka dev` as a separate process, used by an independent client (kcat).
 @Suite struct KafkaDevCommandTests {
@@ -16,15 +17,7 @@ import Testing
         #expect(bootstrap.split(separator: ",").count == 2)
         #expect(bootstrap.split(separator: ",").allSatisfy { $0.hasPrefix("127.0.0.1:") || $0.hasPrefix("localhost:") })
 
-        let metadata = Process()
-        metadata.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
-        metadata.arguments = ["-b", bootstrap, "-L", "-J", "-m", "20"]
-        let metadataOutput = Pipe()
-        metadata.standardOutput = metadataOutput
-        metadata.standardError = FileHandle.nullDevice
-        try metadata.run()
-        let json = metadataOutput.fileHandleForReading.readDataToEndOfFile()
-        metadata.waitUntilExit()
+        let json = try CommandResult.run("/usr/bin/kcat", ["-b", bootstrap, "-L", "-J", "-m", "20"]).stdout
         let listing = try #require(JSONSerialization.jsonObject(with: json) as? [String: Any])
         let topics = try #require(listing["topics"] as? [[String: Any]])
         let partitions = Dictionary(uniqueKeysWithValues: topics.compactMap { topic -> (String, Int)? in

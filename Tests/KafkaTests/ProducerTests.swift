@@ -1,22 +1,15 @@
 import Foundation
 import Kafka
 import Testing
+import TestSupport
 
 /// The producer against librdkafka's mock cluster on loopback, read back by kcat (an independent client).
 @Suite(.serialized) struct ProducerTests {
     /// Reads a topic from the beginning with kcat; bounded: kcat exits at the end of the topic or after 30 s.
     static func consumeWithKcat(_ bootstrap: String, topic: String) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
-        process.arguments = ["-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
-                             "-f", "%p|%k|%h|%s\n", "-m", "30"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        try CommandResult.run("/usr/bin/kcat", ["-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+                                                "-f", "%p|%k|%h|%s\n", "-m", "30"])
+            .stdoutText.split(separator: "\n").map(String.init)
     }
 
     @Test func acknowledgedMessagesAreReadBackWithKeysAndHeaders() async throws {

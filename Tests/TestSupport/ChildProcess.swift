@@ -71,3 +71,41 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 }
+
+/// What a command printed and how it ended, for short commands a test runs to completion.
+public struct CommandResult: Sendable {
+    public let status: Int32
+    public let stdout: Data
+    public let stderr: String
+
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+
+    /// Runs `executable` with `arguments` until it exits; stdout and stderr are read together
+    /// (so a full pipe cannot block the command).
+    public static func run(_ executable: String, _ arguments: [String]) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let errorText = LockedText()
+        let errorsRead = DispatchGroup()
+        DispatchQueue.global().async(group: errorsRead) {
+            errorText.set(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        errorsRead.wait()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: data, stderr: errorText.get())
+    }
+
+    private final class LockedText: @unchecked Sendable {
+        private let lock = NSLock()
+        private var text = ""
+        func set(_ value: String) { lock.withLock { text = value } }
+        func get() -> String { lock.withLock { text } }
+    }
+}

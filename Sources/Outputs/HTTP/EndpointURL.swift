@@ -1,0 +1,41 @@
+import Foundation
+
+/// An `http://` or `https://` URL from the configuration, checked when the file is read so a
+/// typo is reported at its line instead of failing every delivery later.
+public struct EndpointURL: Decodable, Sendable, Equatable, CustomStringConvertible {
+    public let text: String
+    public let isHTTPS: Bool
+    /// `scheme://host[:port]` only: webhook URLs often carry their secret in the path or query
+    /// (Slack, Mattermost, Teams), so logs, errors and dead-letter headers name only this part.
+    public let origin: String
+
+    public init?(_ text: String) {
+        guard let components = URLComponents(string: text),
+              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = components.host, !host.isEmpty
+        else { return nil }
+        self.text = text
+        isHTTPS = scheme == "https"
+        origin = "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let url = EndpointURL(text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "'\(text)' is not an http:// or https:// URL with a host")
+        }
+        self = url
+    }
+
+    /// This URL with `path` in place of its own (for APIs whose path is fixed, like Datadog's
+    /// `/api/v1/events`, reached through a configurable host).
+    public func replacingPath(_ path: String) -> EndpointURL {
+        var components = URLComponents(string: text)!
+        components.path = path
+        return EndpointURL(components.string!)!
+    }
+
+    public var description: String { origin }
+}

@@ -1,0 +1,127 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// How HTTP outputs reach their service: one connection pool per output (so a slow service
+/// never holds another's connections), TLS from the output's `tls` settings, each attempt
+/// bounded by the output's `timeout`, and every answer classified for the delivery policy —
+/// `send` returns only for 2xx and otherwise throws `DeliveryFailure` (see
+/// `HTTPResponseClassification`; network errors and timeouts are transient).
+public final class HTTPTransport: Sendable {
+    public enum Method: String, Sendable {
+        case post = "POST", put = "PUT"
+    }
+
+    public struct Request: Sendable {
+        public var method: Method
+        public var url: EndpointURL
+        public var headers: [(String, String)]
+        public var body: [UInt8]
+
+        public init(method: Method = .post, url: EndpointURL, headers: [(String, String)] = [], body: [UInt8]) {
+            self.method = method
+            self.url = url
+            self.headers = headers
+            self.body = body
+        }
+
+        /// A body of `contentType`, unless `headers` (the user's own) set another.
+        public static func body(_ method: Method = .post, _ url: EndpointURL, contentType: String,
+                                headers: [(String, String)] = [], body: [UInt8]) -> Request {
+            let ownType = headers.contains { $0.0.caseInsensitiveCompare("Content-Type") == .orderedSame }
+            return Request(method: method, url: url, headers: (ownType ? [] : [("Content-Type", contentType)]) + headers, body: body)
+        }
+
+        /// A JSON body, with its content type.
+        public static func json(_ method: Method = .post, _ url: EndpointURL, headers: [(String, String)] = [],
+                                body: [UInt8]) -> Request {
+            Self.body(method, url, contentType: "application/json", headers: headers, body: body)
+        }
+    }
+
+    public struct Response: Sendable {
+        public let status: Int
+        public let headers: [(String, String)]
+        /// At most `HTTPTransport.maxResponseBody` bytes of the body (enough for any service's answer here).
+        public let body: [UInt8]
+
+        public func header(_ name: String) -> String? {
+            headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+        }
+    }
+
+    public static let maxResponseBody = 64 * 1024
+
+    private let client: HTTPClient
+    private let timeout: Duration
+    private let output: String
+
+    /// A client for the output `common.name`, on the process's event loops.
+    public init(_ common: OutputSettings, context: OutputContext) throws {
+        output = common.name
+        timeout = common.timeout.duration
+        let tls = try common.tls.makeClientConfiguration(output: common.name)
+        let amount = TimeAmount(timeout)
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            // A redirected POST may turn into a GET without its body: refuse instead (see the classification).
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: amount, read: amount))
+        configuration.httpVersion = .automatic
+        client = HTTPClient(eventLoopGroup: context.eventLoopGroup, configuration: configuration,
+                            backgroundActivityLogger: context.logger)
+    }
+
+    /// Sends one request; returns the response of a 2xx, throws `DeliveryFailure` otherwise.
+    @discardableResult
+    public func send(_ request: Request) async throws -> Response {
+        var outgoing = HTTPClientRequest(url: request.url.text)
+        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
+        if !outgoing.headers.contains(name: "User-Agent") { outgoing.headers.add(name: "User-Agent", value: "auditpipe") }
+        outgoing.body = .bytes(request.body)
+        let target = "\(request.method.rawValue) \(request.url.origin)"
+        do {
+            let response = try await client.execute(outgoing, timeout: TimeAmount(timeout))
+            var body: [UInt8] = []
+            for try await chunk in response.body where body.count < Self.maxResponseBody {
+                body += chunk.readableBytesView.prefix(Self.maxResponseBody - body.count)
+            }
+            let headers = response.headers.map { ($0.name, $0.value) }
+            if let failure = HTTPResponseClassification.failure(
+                status: Int(response.status.code), reasonPhrase: response.status.reasonPhrase,
+                retryAfter: response.headers.first(name: "Retry-After"), body: body,
+                method: request.method.rawValue, origin: request.url.origin) {
+                throw failure
+            }
+            return Response(status: Int(response.status.code), headers: headers, body: body)
+        } catch let failure as DeliveryFailure {
+            throw failure
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout
+            || error == .connectTimeout || error == .tlsHandshakeTimeout {
+            throw DeliveryFailure.transient("\(target): no answer within \(timeout) (\(error))")
+        } catch let error as HTTPClientError where error == .invalidURL || error == .emptyHost || error == .emptyScheme {
+            throw DeliveryFailure.permanent("\(target): \(error)")
+        } catch {
+            // Refused and reset connections, TLS failures, DNS: the service may be back soon.
+            throw DeliveryFailure.transient("\(target): \(error)")
+        }
+    }
+
+    /// Closes the pooled connections; call once, after the last `send`.
+    public func shutdown() async {
+        do {
+            try await client.shutdown()
+        } catch {
+            // Only fails when already shut down, which leaves nothing to release.
+        }
+    }
+}
+
+fileprivate extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -29,7 +29,9 @@ test: deps
 # Benchmarks are separate from tests: they print throughput and latency, assert nothing.
 bench: deps
 	$(SWIFT) build -c release --product AuditpipeBench
+	$(SWIFT) build -c release --product SinkBench
 	.build/release/AuditpipeBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
+	.build/release/SinkBench
 
 clean:
 	rm -rf .build

@@ -74,11 +74,19 @@ let package = Package(
         // Realistic audit events (a busy control plane with a few attacks) for benchmarks and the load generator.
         .target(name: "Workload"),
         .executableTarget(name: "AuditpipeBench", dependencies: ["Rules", "AuditModel", "Workload"]),
+        // make bench: alerts/s through the sink (a Kafka output topic, and the http output when it exists).
+        .executableTarget(
+            name: "SinkBench",
+            dependencies: [
+                "Pipeline", "Outputs", "Rules", "Kafka", "Settings", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Helpers shared by the test targets: clusters, topic readers, bounded waits, servers.
         .target(
             name: "TestSupport",
             dependencies: [
-                "Kafka",
+                "Kafka", "Rules",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,6 +99,14 @@ let package = Package(
         .testTarget(name: "AuditModelTests", dependencies: ["AuditModel"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "AuditModel"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"]),
+        .testTarget(
+            name: "OutputsTests",
+            dependencies: [
+                "Outputs", "Rules", "Kafka", "Settings", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(
             name: "PipelineTests",
             dependencies: [

@@ -101,11 +101,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         return messages
     }
 
-    /// Commits, synchronously, the next offset to read of each partition.
-    public func commit(_ nextOffsets: [TopicPartition: Int64]) throws {
+    /// Commits the next offset to read of each partition: synchronously (returns once the group
+    /// stored them), or asynchronously (returns at once; a later commit supersedes a lost one, so
+    /// a stream of commits ended by a synchronous one loses nothing).
+    public func commit(_ nextOffsets: [TopicPartition: Int64], asynchronously: Bool = false) throws {
         guard !nextOffsets.isEmpty else { return }
         let list = PartitionList(nextOffsets.keys.sorted(), offsets: nextOffsets)
-        try check(list.with { rd_kafka_commit(handle, $0, 0) }, "commit offsets")
+        try check(list.with { rd_kafka_commit(handle, $0, asynchronously ? 1 : 0) }, "commit offsets")
     }
 
     /// The group's committed next offsets (nil: nothing committed yet).

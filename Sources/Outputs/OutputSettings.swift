@@ -45,21 +45,26 @@ public struct OutputSettings: Decodable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
         type = try container.decode(String.self, forKey: .type)
-        if let text = try container.decodeIfPresent(String.self, forKey: .minimumPriority) {
-            guard let priority = Priority(parsing: text) else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .minimumPriority, in: container,
-                    debugDescription: "unknown priority '\(text)' (emergency, alert, critical, error, warning, notice, informational, debug)")
-            }
-            minimumPriority = priority
-        }
+        minimumPriority = try container.decodePriorityIfPresent(forKey: .minimumPriority) ?? minimumPriority
         customFields = try container.decodeIfPresent([String: String].self, forKey: .customFields) ?? [:]
         templatedFields = try container.decodeIfPresent([String: String].self, forKey: .templatedFields) ?? [:]
+        for (field, text) in templatedFields.sorted(by: { $0.key < $1.key }) {
+            do {
+                _ = try FieldTemplate(parsing: text)
+            } catch {
+                throw DecodingError.dataCorruptedError(forKey: .templatedFields, in: container,
+                                                       debugDescription: "templated field '\(field)': \(error)")
+            }
+        }
         timeout = try container.decodeIfPresent(ConfigDuration.self, forKey: .timeout) ?? timeout
         tls = try container.decodeIfPresent(TLSSettings.self, forKey: .tls) ?? tls
         retry = try container.decodeIfPresent(RetrySettings.self, forKey: .retry) ?? retry
         batch = try container.decodeIfPresent(BatchSettings.self, forKey: .batch) ?? batch
         rateLimit = try container.decodeIfPresent(Double.self, forKey: .rateLimit)
+        if let rateLimit, !(rateLimit > 0) || !rateLimit.isFinite {
+            throw DecodingError.dataCorruptedError(forKey: .rateLimit, in: container,
+                                                   debugDescription: "rate_limit is deliveries per second and must be positive")
+        }
         dedupWindow = try container.decodeIfPresent(ConfigDuration.self, forKey: .dedupWindow) ?? dedupWindow
     }
 }
@@ -134,5 +139,18 @@ public struct BatchSettings: Decodable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(forKey: .maxSize, in: container, debugDescription: "max_size must be at least 1")
         }
         maxWait = try container.decodeIfPresent(ConfigDuration.self, forKey: .maxWait) ?? maxWait
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A priority by Falco's names (case-insensitive, "info" too), or an error that lists them.
+    func decodePriorityIfPresent(forKey key: Key) throws -> Priority? {
+        guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
+        guard let priority = Priority(parsing: text) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self,
+                debugDescription: "unknown priority '\(text)' (emergency, alert, critical, error, warning, notice, informational, debug)")
+        }
+        return priority
     }
 }

@@ -3,6 +3,9 @@
 public enum OutputTypes {
     public static let all: [any OutputConfiguration.Type] = [
         StdoutOutput.Configuration.self,
+        FileOutput.Configuration.self,
+        ProgramOutput.Configuration.self,
+        KafkaOutput.Configuration.self,
     ]
 
     public static let byName: [String: any OutputConfiguration.Type] =

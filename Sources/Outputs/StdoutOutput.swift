@@ -5,9 +5,7 @@ import Settings
 /// Falco's stdout output: each alert on a line of standard output, as Falco prints it
 /// (`format: text`, the alert's output line) or as its JSON (`format: json`).
 public struct StdoutOutput: AlertOutput {
-    public enum Format: String, Decodable, Sendable {
-        case text, json
-    }
+    public typealias Format = AlertLineFormat
 
     public struct Configuration: OutputConfiguration {
         public static let type = "stdout"
@@ -43,24 +41,10 @@ public struct StdoutOutput: AlertOutput {
     }
 
     public func deliver(_ alerts: [OutputAlert]) async throws {
-        var bytes: [UInt8] = []
-        for alert in alerts {
-            switch format {
-            case .text: bytes += Array(alert.alert.output.utf8)
-            case .json: bytes += alert.json
-            }
-            bytes.append(UInt8(ascii: "\n"))
-        }
-        try bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw DeliveryFailure.transient("cannot write to standard output: \(String(cString: strerror(errno)))")
-                }
-                offset += written
-            }
+        do {
+            try FileDescriptorWriter.writeAll(fileDescriptor, format.lines(alerts))
+        } catch let error as POSIXError {
+            throw DeliveryFailure.transient("cannot write to standard output: \(String(cString: strerror(error.code.rawValue)))")
         }
     }
 

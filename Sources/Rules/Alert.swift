@@ -29,6 +29,23 @@ public struct Alert: Sendable, Equatable {
     public var id: String
     public var origin: Origin?
 
+    public init(time: Int64, rule: String, priority: Priority, output: String, outputFields: [(String, OutputFieldValue)],
+                source: String, tags: [String], hostname: String, cluster: String, auditID: String, id: String,
+                origin: Origin?) {
+        self.time = time
+        self.rule = rule
+        self.priority = priority
+        self.output = output
+        self.outputFields = outputFields
+        self.source = source
+        self.tags = tags
+        self.hostname = hostname
+        self.cluster = cluster
+        self.auditID = auditID
+        self.id = id
+        self.origin = origin
+    }
+
     public static func == (lhs: Alert, rhs: Alert) -> Bool {
         lhs.time == rhs.time && lhs.rule == rhs.rule && lhs.priority == rhs.priority && lhs.output == rhs.output
             && lhs.outputFields.map(\.0) == rhs.outputFields.map(\.0)

@@ -100,14 +100,6 @@ let package = Package(
         .testTarget(name: "RulesTests", dependencies: ["Rules", "AuditModel"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"]),
         .testTarget(
-            name: "OutputsTests",
-            dependencies: [
-                "Outputs", "Rules", "Kafka", "Settings", "TestSupport",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "MetricsTestKit", package: "swift-metrics"),
-            ]
-        ),
-        .testTarget(
             name: "PipelineTests",
             dependencies: [
                 "Pipeline", "Outputs", "Rules", "Kafka", "Settings", "TestSupport",
@@ -124,6 +116,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "AuditpipeCLITests", dependencies: ["auditpipe", "TestSupport"]),

@@ -1,6 +1,6 @@
 # auditpipe: `make test` and `make bench` install what they need, build, and run.
 SWIFT ?= swift
-APT_PACKAGES := pkg-config libsimdjson-dev librdkafka-dev kcat
+APT_PACKAGES := pkg-config libsimdjson-dev librdkafka-dev kcat openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release test bench clean

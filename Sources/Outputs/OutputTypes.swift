@@ -6,6 +6,14 @@ public enum OutputTypes {
         FileOutput.Configuration.self,
         ProgramOutput.Configuration.self,
         KafkaOutput.Configuration.self,
+        HTTPOutput.Configuration.self,
+        WebhookOutput.Configuration.self,
+        SlackOutput.Configuration.self,
+        RocketChatOutput.Configuration.self,
+        MattermostOutput.Configuration.self,
+        TeamsOutput.Configuration.self,
+        DatadogOutput.Configuration.self,
+        OpsgenieOutput.Configuration.self,
     ]
 
     public static let byName: [String: any OutputConfiguration.Type] =

@@ -14,7 +14,7 @@ import Testing
 
     static func request(_ receiver: HTTPTestReceiver, _ path: String = "/hook",
                         method: HTTPTransport.Method = .post) -> HTTPTransport.Request {
-        .json(method, EndpointURL(receiver.url(path))!, headers: [("X-Test", "1")], body: Array(#"{"a":1}"#.utf8))
+        .json(EndpointURL(receiver.url(path))!, method: method, headers: [("X-Test", "1")], body: Array(#"{"a":1}"#.utf8))
     }
 
     /// Sends one request with a transport of its own (shut down after) and returns how it failed, nil if delivered.

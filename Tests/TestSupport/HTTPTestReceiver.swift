@@ -15,6 +15,14 @@ public struct ReceivedRequest: Sendable {
     public let headers: [(String, String)]
     public let body: [UInt8]
 
+    public init(method: String, path: String, query: String? = nil, headers: [(String, String)], body: [UInt8]) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+
     /// The first value of a header (names compare case-insensitively).
     public func header(_ name: String) -> String? { headerValues(name).first }
 

@@ -39,3 +39,25 @@ public struct EndpointURL: Decodable, Sendable, Equatable, CustomStringConvertib
 
     public var description: String { origin }
 }
+
+extension KeyedDecodingContainer {
+    /// Where a hosted service's API is (Datadog, Opsgenie): the URL its site or region names,
+    /// or `apiURL` (a proxy, another installation) with the API's `path` — one or the other.
+    /// `resolve` turns the location (nil when not set) into the URL, nil if it names none.
+    func decodeServiceEndpoint<Location: Decodable>(apiURL: Key, location: Key, path: String,
+                                                    resolve: (Location?) -> EndpointURL?) throws -> EndpointURL {
+        let named = try decodeIfPresent(Location.self, forKey: location)
+        if let url = try decodeIfPresent(EndpointURL.self, forKey: apiURL) {
+            guard named == nil else {
+                throw DecodingError.dataCorruptedError(forKey: location, in: self,
+                                                       debugDescription: "set \(location.stringValue) or \(apiURL.stringValue), not both")
+            }
+            return url.replacingPath(path)
+        }
+        guard let url = resolve(named) else {
+            throw DecodingError.dataCorruptedError(forKey: location, in: self,
+                                                   debugDescription: "'\(named.map { "\($0)" } ?? "")' names no \(path) endpoint")
+        }
+        return url
+    }
+}

@@ -27,16 +27,16 @@ public final class HTTPTransport: Sendable {
         }
 
         /// A body of `contentType`, unless `headers` (the user's own) set another.
-        public static func body(_ method: Method = .post, _ url: EndpointURL, contentType: String,
+        public static func body(_ url: EndpointURL, method: Method = .post, contentType: String,
                                 headers: [(String, String)] = [], body: [UInt8]) -> Request {
             let ownType = headers.contains { $0.0.caseInsensitiveCompare("Content-Type") == .orderedSame }
             return Request(method: method, url: url, headers: (ownType ? [] : [("Content-Type", contentType)]) + headers, body: body)
         }
 
         /// A JSON body, with its content type.
-        public static func json(_ method: Method = .post, _ url: EndpointURL, headers: [(String, String)] = [],
+        public static func json(_ url: EndpointURL, method: Method = .post, headers: [(String, String)] = [],
                                 body: [UInt8]) -> Request {
-            Self.body(method, url, contentType: "application/json", headers: headers, body: body)
+            Self.body(url, method: method, contentType: "application/json", headers: headers, body: body)
         }
     }
 

@@ -26,8 +26,8 @@ enum AlertFixtures {
             + #""responseStatus":{"metadata":{},"code":101},"requestReceivedTimestamp":"\#(stamp)","stageTimestamp":"\#(stamp)"}"#
     }
 
-    /// The exec alert, at `priority` (the rule's own is Notice), with `customFields` added to its
-    /// output fields the way the sink adds an output's `custom_fields` before delivery.
+    /// The exec alert, at `priority` (the rule's own is Notice), with `customFields` added by the
+    /// sink's own enricher, as the delivery policy adds an output's `custom_fields`.
     static func exec(priority: Priority = .notice, customFields: [String: String] = [:], time: Date = Date(),
                      auditID: String = "a1b2c3d4-0000-4000-8000-000000000001") throws -> OutputAlert {
         let evaluator = ruleSet.makeEvaluator(hostname: "sink-0")
@@ -37,7 +37,7 @@ enum AlertFixtures {
             fatalError("Falco's Attach/Exec Pod rule did not fire on the exec event: \(alerts.map(\.rule))")
         }
         alert.priority = priority
-        for (name, value) in customFields.sorted(by: { $0.key < $1.key }) { alert.outputFields.append((name, .string(value))) }
-        return OutputAlert(json: Array(AlertEncoder.json(alert).utf8), alert: alert, key: Array("prod-eu".utf8))
+        let published = OutputAlert(json: Array(AlertEncoder.json(alert).utf8), alert: alert, key: Array("prod-eu".utf8))
+        return try AlertEnricher(customFields: customFields, templatedFields: [:]).apply(published)
     }
 }

@@ -7,7 +7,11 @@ import Testing
 /// The transport every HTTP output shares: requests as given, answers classified for the
 /// delivery policy, timeouts, TLS with a private CA, mTLS, skip-verify only when asked.
 @Suite struct HTTPTransportTests {
-    static func transport(timeout: Duration = .seconds(5), tls: TLSSettings = TLSSettings()) throws -> HTTPTransport {
+    /// Attempts that must fail use a short timeout: AsyncHTTPClient retries a refused connection or
+    /// TLS handshake until then, and the outcome is the same.
+    static let failingTimeout = Duration.seconds(3)
+
+    static func transport(timeout: Duration = .seconds(30), tls: TLSSettings = TLSSettings()) throws -> HTTPTransport {
         try HTTPTransport(OutputTestSupport.settings(type: "http", timeout: timeout, tls: tls),
                           context: OutputTestSupport.context)
     }
@@ -18,7 +22,7 @@ import Testing
     }
 
     /// Sends one request with a transport of its own (shut down after) and returns how it failed, nil if delivered.
-    static func attempt(_ receiver: HTTPTestReceiver, _ path: String = "/hook", timeout: Duration = .seconds(5),
+    static func attempt(_ receiver: HTTPTestReceiver, _ path: String = "/hook", timeout: Duration = .seconds(30),
                         tls: TLSSettings = TLSSettings()) async throws -> DeliveryFailure? {
         let transport = try Self.transport(timeout: timeout, tls: tls)
         let failure = await OutputTestSupport.failure { try await transport.send(Self.request(receiver, path)) }
@@ -121,7 +125,7 @@ import Testing
     @Test func aServiceThatIsDownIsATransientFailure() async throws {
         let receiver = try await HTTPTestReceiver()
         await receiver.stop()
-        let failure = try #require(try await Self.attempt(receiver))
+        let failure = try #require(try await Self.attempt(receiver, timeout: Self.failingTimeout))
         #expect(failure.kind == .transient(retryAfter: nil))
         #expect(failure.reason.contains("POST http://127.0.0.1:\(receiver.port)"))
     }
@@ -151,12 +155,14 @@ import Testing
     @Test func refusesAnUntrustedServerUnlessToldToSkipVerification() async throws {
         let certificates = try TestCertificates()
         let receiver = try await HTTPTestReceiver(tls: .init(certificates))
-        #expect(try await Self.attempt(receiver)?.kind == .transient(retryAfter: nil), "not signed by a CA the system trusts")
+        #expect(try await Self.attempt(receiver, timeout: Self.failingTimeout)?.kind == .transient(retryAfter: nil),
+                "not signed by a CA the system trusts")
         let otherAuthority = try TestCertificates()
         defer { withExtendedLifetime(otherAuthority) {} }
         var wrongCA = TLSSettings()
         wrongCA.caFile = otherAuthority.caFile
-        #expect(try await Self.attempt(receiver, tls: wrongCA)?.kind == .transient(retryAfter: nil), "signed by another CA")
+        #expect(try await Self.attempt(receiver, timeout: Self.failingTimeout, tls: wrongCA)?.kind == .transient(retryAfter: nil),
+                "signed by another CA")
         #expect(receiver.requests.isEmpty)
 
         var skip = TLSSettings()
@@ -170,7 +176,7 @@ import Testing
         let receiver = try await HTTPTestReceiver(tls: .init(certificates, requireClientCertificate: true))
         var anonymous = TLSSettings()
         anonymous.caFile = certificates.caFile
-        #expect(try await Self.attempt(receiver, tls: anonymous)?.kind == .transient(retryAfter: nil))
+        #expect(try await Self.attempt(receiver, timeout: Self.failingTimeout, tls: anonymous)?.kind == .transient(retryAfter: nil))
         #expect(receiver.requests.isEmpty)
 
         var mutual = anonymous
@@ -178,6 +184,16 @@ import Testing
         mutual.keyFile = certificates.clientKeyFile
         #expect(try await Self.attempt(receiver, tls: mutual) == nil)
         #expect(receiver.requests.count == 1)
+    }
+
+    @Test func aTransportDroppedWithoutShutdownStillClosesItsConnections() async throws {
+        let receiver = try await HTTPTestReceiver()
+        do {
+            let transport = try Self.transport()
+            try await transport.send(Self.request(receiver))
+            #expect(receiver.openConnections == 1, "kept alive for the next request")
+        }
+        #expect(await eventually(within: .seconds(30)) { receiver.openConnections == 0 })
     }
 
     @Test func unreadableCertificatesFailAtStartNamingTheSetting() throws {

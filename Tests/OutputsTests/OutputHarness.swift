@@ -57,7 +57,7 @@ enum OutputHarness {
 
     /// The YAML of one output entry: name, type, a short timeout, `extra` common keys, then its own keys.
     static func yaml(_ service: ServiceUnderTest, baseURL: String, extra: String = "") -> String {
-        "name: \(service.type)-test\ntype: \(service.type)\ntimeout: 5s\n" + (extra.isEmpty ? "" : extra + "\n")
+        "name: \(service.type)-test\ntype: \(service.type)\ntimeout: 30s\n" + (extra.isEmpty ? "" : extra + "\n")
             + service.settings(baseURL)
     }
 

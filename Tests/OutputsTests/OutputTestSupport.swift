@@ -12,8 +12,8 @@ enum OutputTestSupport {
                                        kafka: KafkaConfiguration(), logger: Logger(label: "outputs-test"),
                                        metrics: NOOPMetricsHandler.instance)
 
-    /// Common settings for an output under test: a short timeout, few retries.
-    static func settings(_ name: String = "test", type: String, timeout: Duration = .seconds(5),
+    /// Common settings for an output under test (a generous timeout: the machine is shared).
+    static func settings(_ name: String = "test", type: String, timeout: Duration = .seconds(30),
                          tls: TLSSettings = TLSSettings()) -> OutputSettings {
         var settings = OutputSettings(name: name, type: type)
         settings.timeout = ConfigDuration(timeout)

@@ -22,17 +22,23 @@ import Testing
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             func get(_ path: String) async throws -> (Int, String) {
                 let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"),
-                                                        timeout: .seconds(5))
+                                                        timeout: .seconds(30))
                 let body = try await response.body.collect(upTo: 1 << 20)
                 return (Int(response.status.code), String(buffer: body))
             }
-            #expect(try await get("/healthz") == (200, "ok\n"))
-            #expect(try await get("/readyz") == (503, "not ready: kafka unreachable\n"))
-            ready.isReady = true
-            #expect(try await get("/readyz") == (200, "ready\n"))
-            let (status, text) = try await get("/metrics")
-            #expect(status == 200)
-            #expect(text.contains(#"auditpipe_test_events_total{stage="test"} 3"#))
+            // The client is shut down whatever happens: AsyncHTTPClient stops the process when one is not.
+            do {
+                #expect(try await get("/healthz") == (200, "ok\n"))
+                #expect(try await get("/readyz") == (503, "not ready: kafka unreachable\n"))
+                ready.isReady = true
+                #expect(try await get("/readyz") == (200, "ready\n"))
+                let (status, text) = try await get("/metrics")
+                #expect(status == 200)
+                #expect(text.contains(#"auditpipe_test_events_total{stage="test"} 3"#))
+            } catch {
+                try await client.shutdown()
+                throw error
+            }
             try await client.shutdown()
             group.cancelAll()
         }

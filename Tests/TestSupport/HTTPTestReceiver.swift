@@ -147,6 +147,9 @@ public final class HTTPTestReceiver: Sendable {
         state.withLockedValue { $0.rejections.map { (request: $0.0, reason: $0.1) } }
     }
 
+    /// Client connections open now.
+    public var openConnections: Int { state.withLockedValue { $0.connections.count } }
+
     /// Waits (bounded) until at least `count` requests arrived; returns them all.
     @discardableResult
     public func waitForRequests(_ count: Int, within limit: Duration = .seconds(30)) async -> [ReceivedRequest] {

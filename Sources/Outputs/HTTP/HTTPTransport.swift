@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// How HTTP outputs reach their service: one connection pool per output (so a slow service
 /// never holds another's connections), TLS from the output's `tls` settings, each attempt
@@ -56,6 +57,7 @@ public final class HTTPTransport: Sendable {
     private let client: HTTPClient
     private let timeout: Duration
     private let output: String
+    private let isShutDown = Atomic(false)
 
     /// A client for the output `common.name`, on the process's event loops.
     public init(_ common: OutputSettings, context: OutputContext) throws {
@@ -111,10 +113,20 @@ public final class HTTPTransport: Sendable {
 
     /// Closes the pooled connections; call once, after the last `send`.
     public func shutdown() async {
+        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         do {
             try await client.shutdown()
         } catch {
             // Only fails when already shut down, which leaves nothing to release.
+        }
+    }
+
+    /// A transport dropped without `shutdown` (an output built before another output's setup
+    /// failed, say) still closes its connections: AsyncHTTPClient stops the process when a client
+    /// it never shut down goes away, and a configuration error must not become a crash.
+    deinit {
+        if !isShutDown.exchange(true, ordering: .acquiringAndReleasing) {
+            client.shutdown().whenComplete { _ in }
         }
     }
 }

@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "OutputsTests",
             dependencies: [
-                "Outputs", "Rules", "Kafka", "Settings", "TestSupport",
+                "Outputs", "Rules", "AuditModel", "Kafka", "Settings", "TestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

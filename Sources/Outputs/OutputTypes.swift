@@ -14,6 +14,10 @@ public enum OutputTypes {
         TeamsOutput.Configuration.self,
         DatadogOutput.Configuration.self,
         OpsgenieOutput.Configuration.self,
+        AlertmanagerOutput.Configuration.self,
+        ElasticsearchOutput.Configuration.self,
+        LokiOutput.Configuration.self,
+        InfluxDBOutput.Configuration.self,
     ]
 
     public static let byName: [String: any OutputConfiguration.Type] =

@@ -50,7 +50,7 @@ public enum AlertEncoder {
     }
 
     /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func appendString(_ text: String, to out: inout String) {
+    public static func appendString(_ text: String, to out: inout String) {
         out += "\""
         var plainStart = text.utf8.startIndex
         var index = plainStart

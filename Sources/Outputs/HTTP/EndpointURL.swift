@@ -37,6 +37,21 @@ public struct EndpointURL: Decodable, Sendable, Equatable, CustomStringConvertib
         return EndpointURL(components.string!)!
     }
 
+    /// This URL with `path` added to its own path (an API's fixed path under a base URL that may
+    /// carry a prefix, `https://proxy/loki` + `/loki/api/v1/push`) and `query` parameters added
+    /// to its own, percent-encoded.
+    public func appendingPath(_ path: String, query: [(String, String)] = []) -> EndpointURL {
+        var components = URLComponents(string: text)!
+        let base = components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path
+        components.path = base + path
+        if !query.isEmpty {
+            components.queryItems = (components.queryItems ?? []) + query.map { URLQueryItem(name: $0.0, value: $0.1) }
+            // URLComponents leaves `+` alone, which servers read as a space in a query.
+            components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        }
+        return EndpointURL(components.string!)!
+    }
+
     public var description: String { origin }
 }
 

@@ -19,6 +19,9 @@ public final class HTTPTransport: Sendable {
         public var url: EndpointURL
         public var headers: [(String, String)]
         public var body: [UInt8]
+        /// How much of the response body is read (services whose answer lists every item of a
+        /// batch, like Elasticsearch's bulk API, need more than the default).
+        public var maxResponseBody = HTTPTransport.maxResponseBody
 
         public init(method: Method = .post, url: EndpointURL, headers: [(String, String)] = [], body: [UInt8]) {
             self.method = method
@@ -44,7 +47,7 @@ public final class HTTPTransport: Sendable {
     public struct Response: Sendable {
         public let status: Int
         public let headers: [(String, String)]
-        /// At most `HTTPTransport.maxResponseBody` bytes of the body (enough for any service's answer here).
+        /// At most the request's `maxResponseBody` bytes of the body.
         public let body: [UInt8]
 
         public func header(_ name: String) -> String? {
@@ -52,6 +55,7 @@ public final class HTTPTransport: Sendable {
         }
     }
 
+    /// Enough for the answer of a service that does not list a batch's items.
     public static let maxResponseBody = 64 * 1024
 
     private let client: HTTPClient
@@ -87,8 +91,8 @@ public final class HTTPTransport: Sendable {
         do {
             let response = try await client.execute(outgoing, timeout: TimeAmount(timeout))
             var body: [UInt8] = []
-            for try await chunk in response.body where body.count < Self.maxResponseBody {
-                body += chunk.readableBytesView.prefix(Self.maxResponseBody - body.count)
+            for try await chunk in response.body where body.count < request.maxResponseBody {
+                body += chunk.readableBytesView.prefix(request.maxResponseBody - body.count)
             }
             let headers = response.headers.map { ($0.name, $0.value) }
             if let failure = HTTPResponseClassification.failure(

@@ -20,6 +20,7 @@ import Settings
 ///   username: sink                       # basic authentication (with password), or
 ///   password: s3cr3t
 ///   # bearer_token: eyJhbGciOi...        # a bearer token (not both)
+///   headers: {X-Proxy-Token: abc}        # optional, added to every request
 /// ```
 ///
 /// Labels identify an alert to Alertmanager, so they hold only what the same alert always has:
@@ -34,9 +35,11 @@ public struct AlertmanagerOutput: AlertOutput {
         public var extraAnnotations: [String: String] = [:]
         public var severityMap: [Priority: String] = [:]
         public var authorization: HTTPAuthorization?
+        /// Headers added to every request (falcosidekick's customheaders), e.g. for a proxy in front.
+        public var headers = HeaderSettings()
 
         enum CodingKeys: String, CodingKey {
-            case url, expiresAfter, generatorUrl, extraLabels, extraAnnotations, severityMap
+            case url, expiresAfter, generatorUrl, extraLabels, extraAnnotations, severityMap, headers
         }
 
         public init(from decoder: any Decoder) throws {
@@ -59,13 +62,14 @@ public struct AlertmanagerOutput: AlertOutput {
                 }
                 severityMap[priority] = severity
             }
+            headers = try container.decodeIfPresent(HeaderSettings.self, forKey: .headers) ?? headers
             authorization = try HTTPAuthorization.decode(from: decoder, tokenKey: "bearer_token", scheme: "Bearer")
         }
 
         public func makeOutput(_ common: OutputSettings, context: OutputContext) throws -> any AlertOutput {
             AlertmanagerOutput(name: common.name, configuration: self, endpoint: ServiceEndpoint(
                 transport: try HTTPTransport(common, context: context), url: url.appendingPath("/api/v2/alerts"),
-                contentType: "application/json", authorization: authorization))
+                contentType: "application/json", authorization: authorization, custom: headers))
         }
     }
 

@@ -21,6 +21,7 @@ import Settings
 ///   username: sink                       # basic authentication (with password), or
 ///   password: s3cr3t
 ///   # api_key: VnVhQ2ZHY0JDZGJrUW...     # an API key, as Elasticsearch encodes it (not both)
+///   headers: {X-Proxy-Token: abc}        # optional, added to every request
 /// ```
 ///
 /// A bulk request answers 200 even when some documents were refused: each item's status is read.
@@ -42,9 +43,11 @@ public struct ElasticsearchOutput: AlertOutput {
         public var pipeline: String?
         public var flattenFields = false
         public var authorization: HTTPAuthorization?
+        /// Headers added to every request (falcosidekick's customheaders), e.g. for a proxy in front.
+        public var headers = HeaderSettings()
 
         enum CodingKeys: String, CodingKey {
-            case url, index, suffix, dataStream, pipeline, flattenFields
+            case url, index, suffix, dataStream, pipeline, flattenFields, headers
         }
 
         public init(from decoder: any Decoder) throws {
@@ -67,6 +70,7 @@ public struct ElasticsearchOutput: AlertOutput {
             }
             pipeline = try container.decodeIfPresent(String.self, forKey: .pipeline)
             flattenFields = try container.decodeIfPresent(Bool.self, forKey: .flattenFields) ?? false
+            headers = try container.decodeIfPresent(HeaderSettings.self, forKey: .headers) ?? headers
             authorization = try HTTPAuthorization.decode(from: decoder, tokenKey: "api_key", scheme: "ApiKey")
         }
 
@@ -77,7 +81,7 @@ public struct ElasticsearchOutput: AlertOutput {
             if let pipeline { query.append(("pipeline", pipeline)) }
             return ElasticsearchOutput(name: common.name, configuration: self, endpoint: ServiceEndpoint(
                 transport: try HTTPTransport(common, context: context), url: url.appendingPath("/_bulk", query: query),
-                contentType: "application/x-ndjson", authorization: authorization))
+                contentType: "application/x-ndjson", authorization: authorization, custom: headers))
         }
 
         /// Elasticsearch's rules for index names, checked when the configuration is read rather

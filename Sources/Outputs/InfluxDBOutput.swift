@@ -18,6 +18,7 @@ import Settings
 ///   # token: Z3V0ZW4gVGFn...             # and an API token
 ///   measurement: falco                   # default falco (falcosidekick wrote `events`)
 ///   extra_tags: [ka.target.namespace]    # output fields written as tags instead of fields
+///   headers: {X-Proxy-Token: abc}        # optional, added to every request
 /// ```
 ///
 /// A point is `falco,cluster=…,priority=…,rule=…,source=…,<custom fields> output="…",value=1i,id="…",
@@ -45,9 +46,11 @@ public struct InfluxDBOutput: AlertOutput {
         public var measurement = "falco"
         public var extraTags: [String] = []
         public var authorization: HTTPAuthorization?
+        /// Headers added to every request (falcosidekick's customheaders), e.g. for a proxy in front.
+        public var headers = HeaderSettings()
 
         enum CodingKeys: String, CodingKey {
-            case url, database, retentionPolicy, org, bucket, measurement, extraTags
+            case url, database, retentionPolicy, org, bucket, measurement, extraTags, headers
         }
 
         public init(from decoder: any Decoder) throws {
@@ -87,6 +90,7 @@ public struct InfluxDBOutput: AlertOutput {
                                                        debugDescription: "a measurement name is not empty and does not start with _ (InfluxDB reserves those)")
             }
             extraTags = try container.decodeIfPresent([String].self, forKey: .extraTags) ?? []
+            headers = try container.decodeIfPresent(HeaderSettings.self, forKey: .headers) ?? headers
             authorization = try HTTPAuthorization.decode(from: decoder, tokenKey: "token", scheme: "Token")
         }
 
@@ -99,7 +103,7 @@ public struct InfluxDBOutput: AlertOutput {
             }
             return InfluxDBOutput(name: common.name, configuration: self, customFields: Array(common.customFields.keys),
                                   endpoint: ServiceEndpoint(transport: try HTTPTransport(common, context: context), url: writes,
-                                                            contentType: "text/plain; charset=utf-8", authorization: authorization))
+                                                            contentType: "text/plain; charset=utf-8", authorization: authorization, custom: headers))
         }
     }
 

@@ -17,6 +17,7 @@ import Settings
 ///   username: 123456                     # basic authentication (Grafana Cloud: user and API key), or
 ///   password: glc_...
 ///   # bearer_token: eyJhbGciOi...        # a bearer token (not both)
+///   headers: {X-Proxy-Token: abc}        # optional, added to every request
 /// ```
 ///
 /// Labels name a stream, so they hold only what the same alert always has (not the engine's
@@ -34,9 +35,11 @@ public struct LokiOutput: AlertOutput {
         public var extraLabels: [String] = []
         public var format = Format.text
         public var authorization: HTTPAuthorization?
+        /// Headers added to every request (falcosidekick's customheaders), e.g. for a proxy in front.
+        public var headers = HeaderSettings()
 
         enum CodingKeys: String, CodingKey {
-            case url, tenant, extraLabels, format
+            case url, tenant, extraLabels, format, headers
         }
 
         public init(from decoder: any Decoder) throws {
@@ -52,13 +55,15 @@ public struct LokiOutput: AlertOutput {
                                                        debugDescription: "'\(field)' gives no label name (it has no letter or digit)")
             }
             format = try container.decodeIfPresent(Format.self, forKey: .format) ?? format
+            headers = try container.decodeIfPresent(HeaderSettings.self, forKey: .headers) ?? headers
             authorization = try HTTPAuthorization.decode(from: decoder, tokenKey: "bearer_token", scheme: "Bearer")
         }
 
         public func makeOutput(_ common: OutputSettings, context: OutputContext) throws -> any AlertOutput {
             LokiOutput(name: common.name, configuration: self, customFields: Array(common.customFields.keys), endpoint: ServiceEndpoint(
                 transport: try HTTPTransport(common, context: context), url: url.appendingPath("/loki/api/v1/push"),
-                contentType: "application/json", authorization: authorization, headers: tenant.map { [("X-Scope-OrgID", $0)] } ?? []))
+                contentType: "application/json", authorization: authorization, headers: tenant.map { [("X-Scope-OrgID", $0)] } ?? [],
+                custom: headers))
         }
     }
 

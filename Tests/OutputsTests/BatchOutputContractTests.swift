@@ -37,7 +37,7 @@ struct BatchService: Sendable, CustomStringConvertible {
     func start(batchOf count: Int, timeout: String = "30s") async throws -> (HTTPTestReceiver, any AlertOutput) {
         let receiver = try await HTTPTestReceiver(validator: validator, reply: accepted(count))
         // The custom fields the sink adds before delivery, which some outputs make labels or tags.
-        let yaml = "type: \(type)\ncustom_fields: {environment: production-eu}\n" + settings(receiver.baseURL)
+        let yaml = "type: \(type)\ncustom_fields: {environment: production-eu}\nheaders: {X-Proxy-Token: p1}\n" + settings(receiver.baseURL)
         return (receiver, try ObservabilityHarness.output(yaml, timeout: timeout))
     }
 }
@@ -56,6 +56,7 @@ struct BatchService: Sendable, CustomStringConvertible {
         #expect(receiver.rejections.map(\.reason) == [])
         let requests = receiver.requests
         #expect(requests.count == 1, "one request for the whole batch")
+        #expect(requests.first?.header("X-Proxy-Token") == "p1", "the headers setting")
         let body = requests.first?.bodyText ?? ""
         #expect(body.contains("production-eu"), "the custom field is in the payload: \(body.prefix(300))")
         for alert in alerts { #expect(body.contains(alert.alert.rule)) }
@@ -106,6 +107,12 @@ struct BatchService: Sendable, CustomStringConvertible {
         #expect(error.contains("outputs.yaml:\(line):") && error.contains("unknown key 'urll'"), "\(error)")
         #expect(ObservabilityHarness.configurationError("name: out\ntype: \(service.type)\nurl: ftp://example.com\n")?
             .contains("outputs.yaml:3:") == true)
+    }
+
+    @Test func aServerThatIsNotInstalledSaysHowToInstallIt() async {
+        await #expect { try await HTTPServerProcess.start("auditpipe-no-such-server", readinessPath: "/") { _, _ in [] } } throws: { error in
+            "\(error)".contains("'auditpipe-no-such-server' is not installed: run `make deps`")
+        }
     }
 
     @Test func credentialsAreBothHalvesOrOneToken() throws {

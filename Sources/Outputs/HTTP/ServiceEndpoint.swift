@@ -1,15 +1,20 @@
 /// The API a batch output posts to: its URL, the headers every request carries (the body's
-/// content type, the credentials) and the output's transport.
+/// content type, the credentials, the service's own, then the user's `headers`, which win over
+/// any of the same name) and the output's transport.
 struct ServiceEndpoint: Sendable {
     let transport: HTTPTransport
     let url: EndpointURL
     let headers: [(String, String)]
 
     init(transport: HTTPTransport, url: EndpointURL, contentType: String, authorization: HTTPAuthorization?,
-         headers: [(String, String)] = []) {
+         headers: [(String, String)] = [], custom: HeaderSettings) {
         self.transport = transport
         self.url = url
-        self.headers = [("Content-Type", contentType)] + headers + (authorization.map { [$0.header] } ?? [])
+        let own = [("Content-Type", contentType)] + headers + (authorization.map { [$0.header] } ?? [])
+        let custom = custom.pairs
+        self.headers = own.filter { header in
+            !custom.contains { $0.0.caseInsensitiveCompare(header.0) == .orderedSame }
+        } + custom
     }
 
     /// POSTs `body`; returns a 2xx answer (up to `maxResponseBody` bytes of it), throws `DeliveryFailure` otherwise.

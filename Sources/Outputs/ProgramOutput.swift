@@ -160,7 +160,9 @@ final class RunningProgram: Sendable {
         } catch {
             throw DeliveryFailure.transient("cannot start /bin/sh -c \(command): \(error)")
         }
-        input = dup(pipe.fileHandleForWriting.fileDescriptor)
+        // Close-on-exec: programs started later (by this or another output) must not hold our end of
+        // this pipe, or this program would never see the end of its input.
+        input = fcntl(pipe.fileHandleForWriting.fileDescriptor, F_DUPFD_CLOEXEC, 0)
         try? pipe.fileHandleForWriting.close()
         try? pipe.fileHandleForReading.close()
         _ = fcntl(input, F_SETFL, fcntl(input, F_GETFL) | O_NONBLOCK)

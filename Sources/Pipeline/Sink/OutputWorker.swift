@@ -19,6 +19,8 @@ struct OutputWorker: Sendable {
 
     /// How often the consumer lag gauge is refreshed.
     static let lagInterval = Duration.seconds(5)
+    /// Commits are sent at most this often while alerts keep coming (a crash repeats at most this much).
+    static let commitInterval = Duration.milliseconds(100)
 
     /// Runs until the stop signal; then finishes the attempt in flight, commits what is done and leaves the group.
     func run() async {
@@ -43,7 +45,10 @@ struct OutputWorker: Sendable {
             return
         }
         let decoder = AlertDecoder()
-        var pendingCommit: [TopicPartition: Int64] = [:]
+        // Offsets finished but not yet committed, and everything finished (for the final commit).
+        var uncommitted: [TopicPartition: Int64] = [:]
+        var finished: [TopicPartition: Int64] = [:]
+        var lastCommit = ContinuousClock.now
         while !stop.isStopped {
             let messages: [KafkaMessage]
             do {
@@ -53,16 +58,22 @@ struct OutputWorker: Sendable {
                 _ = await stop.sleep(for: .seconds(1))
                 continue
             }
-            guard !messages.isEmpty else { continue }
-            let items = messages.map { Self.item($0, decoder: decoder) }
-            let done = await policy.process(items)
-            let offsets = CommitPlan.nextOffsets(messages, done: done)
-            pendingCommit.merge(offsets) { _, new in new }
-            if done < messages.count { break }
-            // Asynchronous commits keep the loop fast; the synchronous one at the end seals them.
-            await consumer.commit(offsets, wait: false)
+            if !messages.isEmpty {
+                let done = await policy.process(messages.map { Self.item($0, decoder: decoder) })
+                let offsets = CommitPlan.nextOffsets(messages, done: done)
+                uncommitted.merge(offsets) { _, new in new }
+                finished.merge(offsets) { _, new in new }
+                if done < messages.count { break }
+            }
+            // Asynchronous commits, at most every commitInterval (and whenever the topic goes quiet), keep
+            // one-alert outputs from sending a commit per alert; the synchronous commit at the end seals them.
+            if !uncommitted.isEmpty, messages.isEmpty || ContinuousClock.now - lastCommit >= Self.commitInterval {
+                await consumer.commit(uncommitted, wait: false)
+                uncommitted.removeAll(keepingCapacity: true)
+                lastCommit = .now
+            }
         }
-        await consumer.commit(pendingCommit, wait: true)
+        await consumer.commit(finished, wait: true)
     }
 
     /// Up to `size` messages: waits for the first, then up to batch.max_wait for the rest.

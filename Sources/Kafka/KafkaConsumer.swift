@@ -81,8 +81,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Consumer errors that are not fatal (a broker going away) are skipped: librdkafka recovers by itself.
     public func poll(maxMessages: Int, timeout: Duration) throws -> [KafkaMessage] {
         var messages: [KafkaMessage] = []
-        var wait = Int32(min(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000,
-                             Int64(Int32.max)))
+        var wait = Self.milliseconds(timeout)
         while messages.count < maxMessages {
             guard let pointer = rd_kafka_consumer_poll(handle, wait) else { break }
             defer { rd_kafka_message_destroy(pointer) }
@@ -167,8 +166,12 @@ public final class KafkaConsumer: @unchecked Sendable {
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: Int32(result.rawValue), context: context) }
     }
 
+    /// A duration as librdkafka's millisecond timeouts (sub-second parts count; never negative).
     static func milliseconds(_ duration: Duration) -> Int32 {
-        Int32(min(duration.components.seconds * 1000, Int64(Int32.max)))
+        let (seconds, attoseconds) = duration.components
+        let total = seconds.multipliedReportingOverflow(by: 1000)
+        guard !total.overflow else { return seconds < 0 ? 0 : Int32.max }
+        return Int32(clamping: max(0, total.partialValue + attoseconds / 1_000_000_000_000_000))
     }
 
     private static func copy(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {

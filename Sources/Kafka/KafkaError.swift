@@ -11,6 +11,12 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
         message = context.map { "\($0): \(reason)" } ?? reason
     }
 
+    /// An error with a message of its own (a broker's explanation, say) instead of librdkafka's text for the code.
+    public init(code: Int32, message: String) {
+        self.code = code
+        self.message = message
+    }
+
     public init(configuration message: String) {
         code = Int32(RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue)
         self.message = message

@@ -109,8 +109,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Waits until everything queued is acknowledged (or `timeout` passes).
     @discardableResult
     public func flush(timeout: Duration = .seconds(10)) -> Bool {
-        let milliseconds = Int32(min(timeout.components.seconds * 1000, Int64(Int32.max)))
-        return rd_kafka_flush(handle, milliseconds) == RD_KAFKA_RESP_ERR_NO_ERROR
+        rd_kafka_flush(handle, KafkaConsumer.milliseconds(timeout)) == RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
     /// Messages waiting in librdkafka's queues (not yet acknowledged).

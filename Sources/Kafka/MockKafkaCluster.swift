@@ -48,6 +48,14 @@ public final class MockKafkaCluster: @unchecked Sendable {
         }
     }
 
+    /// Delays every answer of a broker (1-based id) by `latency`: a slow or distant Kafka. `.zero` removes the delay.
+    public func setBroker(_ id: Int32, latency: Duration) throws {
+        let result = rd_kafka_mock_broker_set_rtt(cluster, id, KafkaConsumer.milliseconds(latency))
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: Int32(result.rawValue), context: "set broker \(id) latency")
+        }
+    }
+
     /// Makes the next requests of an API (e.g. Produce = 0) fail with these errors, in order.
     public func injectErrors(apiKey: Int16, _ errors: [KafkaError]) {
         var codes = errors.map { rd_kafka_resp_err_t($0.code) }

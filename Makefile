@@ -1,6 +1,6 @@
 # auditpipe: `make test` and `make bench` install what they need, build, and run.
 SWIFT ?= swift
-APT_PACKAGES := pkg-config libsimdjson-dev librdkafka-dev kcat openssl
+APT_PACKAGES := pkg-config libsimdjson-dev librdkafka-dev zlib1g-dev kcat openssl
 # Servers the output tests start on loopback (each test starts and stops its own).
 APT_PACKAGES += prometheus-alertmanager influxdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

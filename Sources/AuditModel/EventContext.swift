@@ -15,7 +15,6 @@ public final class EventContext {
 
     private var timeGeneration: UInt32 = 0
     private var cachedTime: Int64?
-    private static let stageTimestamp = ByteConstant("stageTimestamp")
 
     /// The event's time in ns since the epoch: its stageTimestamp, as the k8saudit
     /// plugin uses. Nil when that is missing or not RFC 3339: the plugin then drops
@@ -23,8 +22,7 @@ public final class EventContext {
     public var eventTime: Int64? {
         if timeGeneration != generation {
             timeGeneration = generation
-            cachedTime = document.string(document.child(JSONDocument.root, Self.stageTimestamp.view))
-                .flatMap { Timestamp.parse($0) }
+            cachedTime = AuditEventShape.stageTime(in: document)
         }
         return cachedTime
     }

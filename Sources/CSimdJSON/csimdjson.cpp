@@ -229,12 +229,13 @@ static error_code raw_span(ondemand::value value, const char *base, ap_span &spa
         if (!error) { error = array.raw_json().get(raw); }
     } else {
         raw = value.raw_json_token();
-        // raw_json_token includes trailing whitespace; trim it.
-        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) {
-            raw.remove_suffix(1);
-        }
     }
     if (error) { return error; }
+    // raw_json and raw_json_token run up to the next token, whitespace included: an item's bytes end at its
+    // last character.
+    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) {
+        raw.remove_suffix(1);
+    }
     span.offset = size_t(raw.data() - base);
     span.length = raw.size();
     return SUCCESS;
@@ -337,10 +338,24 @@ extern "C" int ap_split(ap_splitter *s, const uint8_t *data, size_t len,
             s->spans.push_back(ap_span{start, end - start, AP_OBJECT});
         }
     } else {
+        // Asking the type looks at the first character only: read the scalar to know it is valid JSON
+        // (simdjson also refuses anything after a document-level scalar).
+        switch (type) {
+        case ondemand::json_type::string: { std::string_view text; error = doc.get_string().get(text); break; }
+        case ondemand::json_type::number: { double number; error = doc.get_double().get(number); break; }
+        case ondemand::json_type::boolean: { bool flag; error = doc.get_bool().get(flag); break; }
+        default: {
+            bool null = false;
+            error = doc.is_null().get(null);
+            if (!error && !null) { error = N_ATOM_ERROR; }
+            break;
+        }
+        }
         s->spans.push_back(ap_span{start, end - start, type_of(type)});
     }
-    if (!error) {
-        // Anything but the end of input after the value is trailing content.
+    if (!error && kind != AP_SPLIT_SCALAR) {
+        // Anything but the end of input after the value is trailing content (document-level scalars were
+        // checked for it when read).
         const char *location = nullptr;
         if (!doc.current_location().get(location)) { error = TRAILING_CONTENT; }
     }

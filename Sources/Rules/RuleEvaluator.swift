@@ -14,7 +14,6 @@ public final class RuleEvaluator {
     private let hostname: String
     private let hostnameStorage: ByteConstant
 
-    private static let kind = ByteConstant("kind"), event = ByteConstant("Event")
     private static let auditID = ByteConstant("auditID"), stage = ByteConstant("stage")
 
     init(ruleSet: RuleSet, hostname: String) {
@@ -72,34 +71,8 @@ public final class RuleEvaluator {
 
     /// Falco's k8saudit plugin accepts objects of kind Event with an auditID and a stageTimestamp.
     private func validate() throws {
-        let document = context.document
-        guard document.kind(JSONDocument.root) == .object else {
-            throw EventRejection(reason: "not an audit event: a JSON \(Self.describe(document.kind(JSONDocument.root))), not an object")
-        }
-        let kindNode = document.child(JSONDocument.root, Self.kind.view)
-        if kindNode >= 0 {
-            guard let kind = document.string(kindNode), kind.equals(Self.event.view) else {
-                throw EventRejection(reason: "not an audit event: kind is \(context.text(of: kindNode)?.string ?? "?"), not Event")
-            }
-        }
-        guard document.string(document.child(JSONDocument.root, Self.auditID.view)) != nil else {
-            throw EventRejection(reason: "not an audit event: no auditID")
-        }
-        guard document.string(document.child(JSONDocument.root, Self.stage.view)) != nil else {
-            throw EventRejection(reason: "not an audit event: no stage")
-        }
-        guard context.eventTime != nil else {
-            throw EventRejection(reason: "not an audit event: no valid stageTimestamp (RFC 3339)")
-        }
-    }
-
-    private static func describe(_ kind: JSONKind) -> String {
-        switch kind {
-        case .array: return "array"
-        case .string: return "string"
-        case .null: return "null"
-        case .bool: return "boolean"
-        default: return "number"
+        if let problem = AuditEventShape.problem(in: context.document, stageTime: context.eventTime) {
+            throw EventRejection(reason: problem)
         }
     }
 

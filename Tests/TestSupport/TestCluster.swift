@@ -32,13 +32,19 @@ public final class TestCluster: @unchecked Sendable {
     /// Reads a topic from the beginning with a fresh consumer group (an independent reader, as a
     /// downstream consumer would be) until `count` messages arrived or `limit` passed.
     public func read(_ topic: String, count: Int, limit: Duration = .seconds(30)) throws -> [KafkaMessage] {
+        try read(topic, limit: limit) { $0.count >= count }
+    }
+
+    /// Reads a topic from the beginning with a fresh consumer group until `done` says what arrived is enough
+    /// (say, every expected event, duplicates allowed) or `limit` passed.
+    public func read(_ topic: String, limit: Duration = .seconds(30), until done: ([KafkaMessage]) -> Bool) throws -> [KafkaMessage] {
         let consumer = try KafkaConsumer(configuration: configuration(["session.timeout.ms": "6000"]),
                                          groupID: "test-reader-\(UUID().uuidString)")
         defer { consumer.close() }
         try consumer.subscribe([topic])
         var messages: [KafkaMessage] = []
         let deadline = ContinuousClock.now + limit
-        while messages.count < count, ContinuousClock.now < deadline {
+        while !done(messages), ContinuousClock.now < deadline {
             messages += try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
         }
         return messages

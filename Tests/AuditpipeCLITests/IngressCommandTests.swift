@@ -21,19 +21,20 @@ import Testing
         let match = try #require(ingress.stderr.firstMatch(of: #/listening on http://127\.0\.0\.1:(\d+)/#))
         let port = try #require(Int(match.1))
 
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/k8s-audit/cli")
-        request.method = .POST
-        let body = #"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":["# + Self.event("cli-1") + ","
-            + Self.event("cli-2") + "]}"
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 16))
-        #expect(response.status.code == 200, "\(text)")
-        #expect(text == "{\"accepted\":2,\"rejected\":0}\n")
-        let health = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(10))
-        #expect(health.status.code == 200)
-        try await client.shutdown()
+        try await Self.withClient { client in
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/k8s-audit/cli")
+            request.method = .POST
+            let body = #"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":["# + Self.event("cli-1") + ","
+                + Self.event("cli-2") + "]}"
+            request.body = .bytes(ByteBuffer(string: body))
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 16))
+            #expect(response.status.code == 200, "\(text)")
+            #expect(text == "{\"accepted\":2,\"rejected\":0}\n")
+            let health = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"),
+                                                  timeout: .seconds(10))
+            #expect(health.status.code == 200)
+        }
 
         let messages = try cluster.read("k8s-audit.raw", count: 2)
         #expect(Set(messages.map { String(decoding: $0.value, as: UTF8.self) }) == [Self.event("cli-1"), Self.event("cli-2")])
@@ -62,34 +63,46 @@ import Testing
         #expect(await ingress.waitForOutput(containing: "ingress listening on"), "\(ingress.stderr)")
         let match = try #require(ingress.stderr.firstMatch(of: #/listening on http://127\.0\.0\.1:(\d+)/#))
         let url = "http://127.0.0.1:\(match.1)/k8s-audit/timed"
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-
-        /// One POST, timed on a thread of its own: status, Retry-After and how long the answer took.
-        func timedPost(_ id: String) async throws -> (status: UInt, retryAfter: String?, elapsed: Duration) {
-            try await blocking {
-                let request = try HTTPClient.Request(url: url, method: .POST, body: .string(Self.event(id)))
-                let started = ContinuousClock.now
-                let response = try client.execute(request: request, deadline: .now() + .seconds(60)).wait()
-                return (response.status.code, response.headers.first(name: "Retry-After"), ContinuousClock.now - started)
+        try await Self.withClient { client in
+            /// One POST, timed on a thread of its own: status, Retry-After and how long the answer took.
+            func timedPost(_ id: String) async throws -> (status: UInt, retryAfter: String?, elapsed: Duration) {
+                try await blocking {
+                    let request = try HTTPClient.Request(url: url, method: .POST, body: .string(Self.event(id)))
+                    let started = ContinuousClock.now
+                    let response = try client.execute(request: request, deadline: .now() + .seconds(60)).wait()
+                    return (response.status.code, response.headers.first(name: "Retry-After"), ContinuousClock.now - started)
+                }
             }
-        }
-        // The producer meets the cluster first (a first produce on a loaded machine can take a while).
-        let warm = try await eventually(within: .seconds(30), every: .milliseconds(200)) {
-            try await timedPost("warm-\(UUID().uuidString)").status == 200
-        }
-        #expect(warm, "\(ingress.stderr)")
+            // The producer meets the cluster first (a first produce on a loaded machine can take a while).
+            let warm = try await eventually(within: .seconds(30), every: .milliseconds(200)) {
+                try await timedPost("warm-\(UUID().uuidString)").status == 200
+            }
+            #expect(warm, "\(ingress.stderr)")
 
-        try cluster.cluster.setBroker(1, up: false)
-        for attempt in 0..<2 {
-            let answer = try await timedPost("down-\(attempt)")
-            #expect(answer.status == 503)
-            #expect(answer.retryAfter == "1")
-            #expect(answer.elapsed >= .seconds(1.9), "503 after \(answer.elapsed)")
-            #expect(answer.elapsed < .seconds(3.5), "503 after \(answer.elapsed), produce_timeout is 2s")
+            try cluster.cluster.setBroker(1, up: false)
+            for attempt in 0..<2 {
+                let answer = try await timedPost("down-\(attempt)")
+                #expect(answer.status == 503)
+                #expect(answer.retryAfter == "1")
+                #expect(answer.elapsed >= .seconds(1.9), "503 after \(answer.elapsed)")
+                #expect(answer.elapsed < .seconds(3.5), "503 after \(answer.elapsed), produce_timeout is 2s")
+            }
+            try cluster.cluster.setBroker(1, up: true)
         }
-        try cluster.cluster.setBroker(1, up: true)
-        try await client.shutdown()
         #expect(await ingress.stop(signal: SIGTERM, within: .seconds(20)) == 0, "\(ingress.stderr)")
+    }
+
+    /// An HTTP client shut down on every path (one dropped without shutdown stops the test process).
+    static func withClient<Value>(_ body: (HTTPClient) async throws -> Value) async throws -> Value {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let value = try await body(client)
+            try await client.shutdown()
+            return value
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 
     @Test func withoutBrokersOrWithABadAddressItIsAUsageError() throws {

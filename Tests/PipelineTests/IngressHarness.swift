@@ -7,6 +7,7 @@ import NIOHTTP1
 import NIOSSL
 import Pipeline
 import ServiceLifecycle
+import Synchronization
 import Settings
 import TestSupport
 import Testing
@@ -23,6 +24,8 @@ final class IngressHarness: @unchecked Sendable {
     let scheme: String
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
+    /// Set once the client is shut down: a client dropped without shutdown would stop the test process.
+    private let clientShutDown = Atomic<Bool>(false)
 
     struct Reply {
         let status: Int
@@ -112,10 +115,24 @@ final class IngressHarness: @unchecked Sendable {
         }
     }
 
+    /// A test that failed before `stop()` still shuts the client and the server down.
+    deinit {
+        if !clientShutDown.exchange(true, ordering: .acquiringAndReleasing) {
+            client.shutdown().whenComplete { _ in }
+        }
+        let group = self.group
+        Task { await group.triggerGracefulShutdown() }
+    }
+
     /// Graceful shutdown, and the client's; waits (bounded) until the server has stopped.
     func stop() async throws {
-        try await client.shutdown()
+        try await shutDownClient()
         try await stopServer()
+    }
+
+    func shutDownClient() async throws {
+        guard !clientShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try await client.shutdown()
     }
 
     /// Graceful shutdown of the server alone (the client stays usable); waits (bounded) until it has stopped.

@@ -114,6 +114,6 @@ import Testing
         #expect(Set(messages.filter { $0.header("cluster") == "late" }.map(\.value)) == Set(events))
         // Stopped: no one listens any more.
         #expect(!ingress.acceptsConnections())
-        try await ingress.client.shutdown()
+        try await ingress.shutDownClient()
     }
 }

@@ -2,12 +2,15 @@
 SWIFT ?= swift
 APT_PACKAGES := pkg-config libsimdjson-dev librdkafka-dev zlib1g-dev kcat openssl
 # Servers the output tests start on loopback (each test starts and stops its own).
-APT_PACKAGES += prometheus-alertmanager influxdb
+APT_PACKAGES += prometheus-alertmanager influxdb nats-server
+# Python packages of the servers the tests start, as MODULE=PACKAGE: installed when MODULE does not import.
+PIP_PACKAGES := aiosmtpd=aiosmtpd moto.server=moto[server]
+PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release test bench clean
 
-# Installs the Debian packages that are missing (and only those).
+# Installs the Debian and Python packages that are missing (and only those).
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
@@ -16,6 +19,14 @@ deps:
 		echo "make: installing$$missing"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@set -f; missing=""; for spec in $(PIP_PACKAGES); do \
+		$(PYTHON) -c "import $${spec%%=*}" >/dev/null 2>&1 || missing="$$missing $${spec#*=}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make: installing (pip)$$missing"; \
+		$(PYTHON) -m pip install --quiet $$missing 2>/dev/null || \
+		$(PYTHON) -m pip install --quiet --break-system-packages $$missing; \
 	fi
 
 build: deps

@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Already in the graph through swift-nio-ssl and Hummingbird; the ingress reads client certificates' CN with it.
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        // HMAC-SHA256 and SHA-256 for AWS Signature V4 only (already in the graph through swift-certificates).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // simdjson behind a small C interface: Swift never sees C++ types.
@@ -45,9 +47,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The stages (ingress, engine, sink, replay), their configuration and observability.
@@ -122,11 +127,15 @@ let package = Package(
             name: "OutputsTests",
             dependencies: [
                 "Outputs", "Rules", "AuditModel", "Kafka", "Settings", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
-            ]
+            ],
+            // Servers the tests start (read from the source tree, not bundled).
+            exclude: ["Resources"]
         ),
         .testTarget(
             name: "AuditpipeCLITests",

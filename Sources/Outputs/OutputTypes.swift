@@ -18,6 +18,10 @@ public enum OutputTypes {
         ElasticsearchOutput.Configuration.self,
         LokiOutput.Configuration.self,
         InfluxDBOutput.Configuration.self,
+        NATSOutput.Configuration.self,
+        SMTPOutput.Configuration.self,
+        AWSSQSOutput.Configuration.self,
+        AWSLambdaOutput.Configuration.self,
     ]
 
     public static let byName: [String: any OutputConfiguration.Type] =

@@ -40,7 +40,8 @@ public enum ConfigDecoder {
         let state = DecodingState(file: file)
         let value: Value
         do {
-            value = try Value(from: NodeDecoder(node: root, codingPath: [], state: state))
+            // Through NodeDecoder.decode, so that errors of the root's own `init(from:)` get a position too.
+            value = try NodeDecoder.decode(Value.self, from: root, path: [], state: state)
         } catch let error as ConfigError {
             throw ConfigErrors(errors: [error])
         }

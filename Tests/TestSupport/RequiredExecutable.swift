@@ -15,4 +15,16 @@ public enum RequiredExecutable {
         guard let path = ChildProcess.which(name) else { throw MissingExecutable(name: name) }
         return path
     }
+
+    /// Python 3 with the given modules importable, or a `MissingExecutable` error naming them.
+    /// Waits without blocking a thread (importing moto takes a while, and tests share few threads).
+    public static func python(withModules modules: [String]) async throws -> String {
+        let python = try path("python3")
+        let check = try ChildProcess(python, ["-c", modules.map { "import \($0)" }.joined(separator: "; ")])
+        _ = await eventually(within: .seconds(60)) { !check.isRunning }
+        guard await check.stop() == 0 else {
+            throw MissingExecutable(name: "python3 modules \(modules.joined(separator: ", "))")
+        }
+        return python
+    }
 }

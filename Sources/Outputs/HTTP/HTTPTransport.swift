@@ -80,8 +80,10 @@ public final class HTTPTransport: Sendable {
     }
 
     /// Sends one request; returns the response of a 2xx, throws `DeliveryFailure` otherwise.
+    /// `classify` replaces `HTTPResponseClassification` for services whose answers say more than
+    /// their status (AWS sends throttling as 400): nil for delivered, the failure otherwise.
     @discardableResult
-    public func send(_ request: Request) async throws -> Response {
+    public func send(_ request: Request, classifiedBy classify: ((Response) -> DeliveryFailure?)? = nil) async throws -> Response {
         var outgoing = HTTPClientRequest(url: request.url.text)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
@@ -95,13 +97,16 @@ public final class HTTPTransport: Sendable {
                 body += chunk.readableBytesView.prefix(request.maxResponseBody - body.count)
             }
             let headers = response.headers.map { ($0.name, $0.value) }
-            if let failure = HTTPResponseClassification.failure(
+            let answer = Response(status: Int(response.status.code), headers: headers, body: body)
+            if let classify {
+                if let failure = classify(answer) { throw failure }
+            } else if let failure = HTTPResponseClassification.failure(
                 status: Int(response.status.code), reasonPhrase: response.status.reasonPhrase,
                 retryAfter: response.headers.first(name: "Retry-After"), body: body,
                 method: request.method.rawValue, origin: request.url.origin) {
                 throw failure
             }
-            return Response(status: Int(response.status.code), headers: headers, body: body)
+            return answer
         } catch let failure as DeliveryFailure {
             throw failure
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout
@@ -132,12 +137,5 @@ public final class HTTPTransport: Sendable {
         if !isShutDown.exchange(true, ordering: .acquiringAndReleasing) {
             client.shutdown().whenComplete { _ in }
         }
-    }
-}
-
-fileprivate extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

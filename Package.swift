@@ -71,6 +71,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -140,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "AuditpipeCLITests",
             dependencies: [
-                "auditpipe", "TestSupport", "Kafka",
+                "auditpipe", "TestSupport", "Kafka", "Workload",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

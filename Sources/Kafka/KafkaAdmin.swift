@@ -155,6 +155,20 @@ public final class KafkaAdmin: @unchecked Sendable {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The low and high watermarks (first offset kept, next offset to be written) of partitions,
+    /// asked of their leaders; a partition whose leader does not answer within `timeout` is left out.
+    public func watermarks(_ partitions: [TopicPartition], timeout: Duration = .seconds(2)) -> [TopicPartition: (low: Int64, high: Int64)] {
+        var result: [TopicPartition: (low: Int64, high: Int64)] = [:]
+        for partition in partitions {
+            var low: Int64 = 0, high: Int64 = 0
+            if rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high,
+                                                KafkaConsumer.milliseconds(timeout)) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                result[partition] = (low, high)
+            }
+        }
+        return result
+    }
+
     private func withMetadata<Result>(allTopics: Bool, timeout: Duration,
                                       _ body: (rd_kafka_metadata) throws -> Result) throws -> Result {
         var metadata: UnsafePointer<rd_kafka_metadata>?

@@ -17,6 +17,70 @@ public struct KafkaMessage: Sendable {
     }
 }
 
+/// A consumed message seen in place, in librdkafka's buffers: nothing is copied or
+/// allocated until asked for. Valid only inside the `poll(maxMessages:timeout:visit:)`
+/// call that handed it out (the pointers die with the message).
+public struct KafkaMessageView {
+    fileprivate let pointer: UnsafeMutablePointer<rd_kafka_message_t>
+
+    public var partition: Int32 { pointer.pointee.partition }
+    public var offset: Int64 { pointer.pointee.offset }
+
+    /// The value's bytes (empty for a null value).
+    public var value: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: pointer.pointee.payload, count: pointer.pointee.payload == nil ? 0 : pointer.pointee.len)
+    }
+
+    /// The key's bytes, nil for a null key.
+    public var key: UnsafeRawBufferPointer? {
+        pointer.pointee.key.map { UnsafeRawBufferPointer(start: $0, count: pointer.pointee.key_len) }
+    }
+
+    /// The topic's name (allocates: prefer knowing the topic you subscribed to).
+    public var topic: String { pointer.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "" }
+
+    /// Broker or producer timestamp, ms since the epoch (nil if the broker gave none).
+    public var timestamp: Int64? {
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let value = rd_kafka_message_timestamp(pointer, &type)
+        return type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : value
+    }
+
+    /// The last header of that name, in place (nil if absent). `name` must be NUL-terminated
+    /// C text: pass a Swift string literal or a `StaticString`'s pointer.
+    public func header(_ name: UnsafePointer<CChar>) -> UnsafeRawBufferPointer? {
+        var headers: OpaquePointer?
+        guard rd_kafka_message_headers(pointer, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return nil }
+        var value: UnsafeRawPointer?
+        var size = 0
+        guard rd_kafka_header_get_last(headers, name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return UnsafeRawBufferPointer(start: value, count: value == nil ? 0 : size)
+    }
+
+    /// Every header, copied.
+    public var headers: [KafkaHeader] {
+        var headers: [KafkaHeader] = []
+        var list: OpaquePointer?
+        guard rd_kafka_message_headers(pointer, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var headerValue: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(list, index, &name, &headerValue, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            let bytes = headerValue.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+            headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: bytes))
+            index += 1
+        }
+        return headers
+    }
+
+    /// The whole message, copied out.
+    public func copy() -> KafkaMessage {
+        KafkaMessage(topic: topic, partition: partition, offset: offset, key: key.map(Array.init), value: Array(value),
+                     headers: headers, timestamp: timestamp)
+    }
+}
+
 public struct TopicPartition: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let topic: String
     public let partition: Int32
@@ -31,6 +95,12 @@ public struct TopicPartition: Sendable, Hashable, Comparable, CustomStringConver
     public static func < (lhs: TopicPartition, rhs: TopicPartition) -> Bool {
         (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
     }
+}
+
+/// What an offset commit did: the offsets the group stored, and the partitions whose commit failed.
+public struct CommitResult: Sendable {
+    public let committed: [TopicPartition: Int64]
+    public let failed: [TopicPartition: KafkaError]
 }
 
 /// What a rebalance did to this consumer.
@@ -48,9 +118,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     private var closed = false
 
     /// `onRebalance` runs on the polling thread, inside `poll`, before partitions
-    /// are released (revoked) or after they are taken (assigned).
+    /// are released (revoked) or after they are taken (assigned). `onCommit` runs there too, with
+    /// the result of each commit (the way to learn how asynchronous commits went).
     public init(configuration: KafkaConfiguration, groupID: String,
-                onRebalance: @escaping @Sendable (RebalanceEvent) -> Void = { _ in }) throws {
+                onRebalance: @escaping @Sendable (RebalanceEvent) -> Void = { _ in },
+                onCommit: (@Sendable (CommitResult) -> Void)? = nil) throws {
         var settings = configuration
         settings["group.id"] = groupID
         settings["enable.auto.commit"] = configuration["enable.auto.commit"] ?? "false"
@@ -58,9 +130,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         // A group seen for the first time starts at the earliest retained offset (DESIGN.md).
         settings["auto.offset.reset"] = configuration["auto.offset.reset"] ?? "earliest"
         let conf = try settings.makeNative()
-        let relay = RebalanceRelay(onRebalance)
+        let relay = RebalanceRelay(onRebalance, onCommit: onCommit)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(relay).toOpaque())
         rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        if onCommit != nil { rd_kafka_conf_set_offset_commit_cb(conf, commitCallback) }
         let handle = try KafkaConfiguration.createClient(RD_KAFKA_CONSUMER, conf, what: "a Kafka consumer")
         self.handle = handle
         rebalance = relay
@@ -81,23 +154,34 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Consumer errors that are not fatal (a broker going away) are skipped: librdkafka recovers by itself.
     public func poll(maxMessages: Int, timeout: Duration) throws -> [KafkaMessage] {
         var messages: [KafkaMessage] = []
+        try poll(maxMessages: maxMessages, timeout: timeout) { messages.append($0.copy()) }
+        return messages
+    }
+
+    /// As `poll(maxMessages:timeout:)`, but hands each message to `visit` in place, without copying
+    /// it: the hot path of stages that copy only what they keep. Returns how many messages were visited.
+    /// Rebalance callbacks run inside this call, on this thread.
+    @discardableResult
+    public func poll(maxMessages: Int, timeout: Duration, visit: (KafkaMessageView) throws -> Void) throws -> Int {
+        var visited = 0
         var wait = Self.milliseconds(timeout)
-        while messages.count < maxMessages {
+        while visited < maxMessages {
             guard let pointer = rd_kafka_consumer_poll(handle, wait) else { break }
             defer { rd_kafka_message_destroy(pointer) }
             wait = 0
-            let message = pointer.pointee
-            if message.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                if message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+            let error = pointer.pointee.err
+            if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if error == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
                 var fatalText = [CChar](repeating: 0, count: 512)
                 if rd_kafka_fatal_error(handle, &fatalText, fatalText.count) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    throw KafkaError(code: Int32(message.err.rawValue), context: "consumer")
+                    throw KafkaError(code: Int32(error.rawValue), context: "consumer")
                 }
                 continue
             }
-            messages.append(Self.copy(pointer))
+            try visit(KafkaMessageView(pointer: pointer))
+            visited += 1
         }
-        return messages
+        return visited
     }
 
     /// Commits the next offset to read of each partition: synchronously (returns once the group
@@ -173,40 +257,40 @@ public final class KafkaConsumer: @unchecked Sendable {
         guard !total.overflow else { return seconds < 0 ? 0 : Int32.max }
         return Int32(clamping: max(0, total.partialValue + attoseconds / 1_000_000_000_000_000))
     }
-
-    private static func copy(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
-        let message = pointer.pointee
-        let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-        let value = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: message.len)) } ?? []
-        let key = message.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.key_len)) }
-        var headers: [KafkaHeader] = []
-        var headerList: OpaquePointer?
-        if rd_kafka_message_headers(pointer, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
-            var index = 0
-            var name: UnsafePointer<CChar>?
-            var headerValue: UnsafeRawPointer?
-            var size = 0
-            while rd_kafka_header_get_all(headerList, index, &name, &headerValue, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                let bytes = headerValue.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-                headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: bytes))
-                index += 1
-            }
-        }
-        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
-        return KafkaMessage(topic: topic, partition: message.partition, offset: message.offset, key: key, value: value,
-                            headers: headers, timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
-    }
 }
 
 /// Hands rebalances to Swift and applies them (librdkafka's eager protocol:
-/// assign on assignment, unassign on revocation).
+/// assign on assignment, unassign on revocation), and commit results.
 final class RebalanceRelay: @unchecked Sendable {
     let handler: @Sendable (RebalanceEvent) -> Void
+    let commitHandler: (@Sendable (CommitResult) -> Void)?
 
-    init(_ handler: @escaping @Sendable (RebalanceEvent) -> Void) {
+    init(_ handler: @escaping @Sendable (RebalanceEvent) -> Void, onCommit: (@Sendable (CommitResult) -> Void)?) {
         self.handler = handler
+        commitHandler = onCommit
     }
+}
+
+private func commitCallback(_ handle: OpaquePointer?, _ error: rd_kafka_resp_err_t,
+                            _ offsets: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+                            _ opaque: UnsafeMutableRawPointer?) {
+    guard let opaque, error != RD_KAFKA_RESP_ERR__NO_OFFSET else { return }
+    let relay = Unmanaged<RebalanceRelay>.fromOpaque(opaque).takeUnretainedValue()
+    var committed: [TopicPartition: Int64] = [:]
+    var failed: [TopicPartition: KafkaError] = [:]
+    if let offsets {
+        for index in 0..<Int(offsets.pointee.cnt) {
+            let element = offsets.pointee.elems[index]
+            let partition = TopicPartition(String(cString: element.topic), element.partition)
+            let partitionError = element.err != RD_KAFKA_RESP_ERR_NO_ERROR ? element.err : error
+            if partitionError == RD_KAFKA_RESP_ERR_NO_ERROR {
+                committed[partition] = element.offset
+            } else {
+                failed[partition] = KafkaError(code: Int32(partitionError.rawValue), context: "commit \(partition)")
+            }
+        }
+    }
+    relay.commitHandler?(CommitResult(committed: committed, failed: failed))
 }
 
 private func rebalanceCallback(_ handle: OpaquePointer?, _ error: rd_kafka_resp_err_t,

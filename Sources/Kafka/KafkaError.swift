@@ -33,5 +33,17 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
         code == Int32(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue) || code == Int32(RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue)
     }
 
+    /// librdkafka cannot go on (an idempotent producer lost its guarantees): the client must be recreated.
+    public var isFatal: Bool { code == Int32(RD_KAFKA_RESP_ERR__FATAL.rawValue) }
+
+    /// Kafka refuses this record whatever the retries (too large, invalid): retrying cannot help, unlike a
+    /// timeout or a broker away, which the caller retries.
+    public var isPermanentForRecord: Bool {
+        [RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_MSG,
+         RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE, RD_KAFKA_RESP_ERR_INVALID_RECORD, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+         RD_KAFKA_RESP_ERR__BAD_MSG, RD_KAFKA_RESP_ERR__INVALID_ARG]
+            .contains { Int32($0.rawValue) == code }
+    }
+
     public var description: String { "\(message) (\(name))" }
 }

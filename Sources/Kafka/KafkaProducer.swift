@@ -90,18 +90,27 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Sends records together; each result says whether and where it was stored.
     /// Returns when every record is acknowledged or has failed.
     public func send(_ records: [KafkaRecord]) async -> [Result<DeliveryReport, KafkaError>] {
-        guard !records.isEmpty else { return [] }
+        await withCheckedContinuation { continuation in
+            send(records) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Queues records now, in order (records of one partition are stored in the order given, also
+    /// across calls), and calls `completion` once with every record's result when the last one is
+    /// acknowledged or has failed: on the producer's poll thread, or on the caller's when nothing
+    /// could be queued. For stages that must order sends across threads without awaiting each.
+    public func send(_ records: [KafkaRecord],
+                     completion: @escaping @Sendable ([Result<DeliveryReport, KafkaError>]) -> Void) {
+        guard !records.isEmpty else { return completion([]) }
         // After close nothing serves delivery reports: fail at once instead of waiting forever.
         if stopping.isSet {
             let closed = KafkaError(code: Int32(RD_KAFKA_RESP_ERR__DESTROY.rawValue), context: "producer is closed")
-            return records.map { _ in .failure(closed) }
+            return completion(records.map { _ in .failure(closed) })
         }
-        return await withCheckedContinuation { continuation in
-            let batch = DeliveryBatch(count: records.count, continuation: continuation)
-            for (index, record) in records.enumerated() {
-                if let error = enqueue(record, ticket: DeliveryTicket(batch: batch, index: index)) {
-                    batch.complete(index, .failure(error))
-                }
+        let batch = DeliveryBatch(count: records.count, completion: completion)
+        for (index, record) in records.enumerated() {
+            if let error = enqueue(record, ticket: DeliveryTicket(batch: batch, index: index)) {
+                batch.complete(index, .failure(error))
             }
         }
     }
@@ -203,30 +212,30 @@ final class DeliveryTicket: @unchecked Sendable {
     }
 }
 
-/// Collects the delivery results of a batch and resumes its waiter when the last arrives.
+/// Collects the delivery results of a batch and calls its completion when the last arrives.
 final class DeliveryBatch: @unchecked Sendable {
+    typealias Completion = @Sendable ([Result<DeliveryReport, KafkaError>]) -> Void
     private let lock = NSLock()
     private var results: [Result<DeliveryReport, KafkaError>?]
     private var remaining: Int
-    private var continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>?
+    private var completion: Completion?
 
-    init(count: Int, continuation: CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>) {
+    init(count: Int, completion: @escaping Completion) {
         results = Array(repeating: nil, count: count)
         remaining = count
-        self.continuation = continuation
+        self.completion = completion
     }
 
     func complete(_ index: Int, _ result: Result<DeliveryReport, KafkaError>) {
-        let finished: ([Result<DeliveryReport, KafkaError>], CheckedContinuation<[Result<DeliveryReport, KafkaError>], Never>)? =
-            lock.withLock {
-                guard results[index] == nil else { return nil }
-                results[index] = result
-                remaining -= 1
-                guard remaining == 0, let continuation else { return nil }
-                self.continuation = nil
-                return (results.map { $0! }, continuation)
-            }
-        if let (all, continuation) = finished { continuation.resume(returning: all) }
+        let finished: ([Result<DeliveryReport, KafkaError>], Completion)? = lock.withLock {
+            guard results[index] == nil else { return nil }
+            results[index] = result
+            remaining -= 1
+            guard remaining == 0, let completion else { return nil }
+            self.completion = nil
+            return (results.map { $0! }, completion)
+        }
+        if let (all, completion) = finished { completion(all) }
     }
 }
 

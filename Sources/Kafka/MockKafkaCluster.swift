@@ -56,6 +56,23 @@ public final class MockKafkaCluster: @unchecked Sendable {
         }
     }
 
+    /// Moves a partition's leadership to a broker (1-based id): tests put one topic on a broker of its
+    /// own, so that taking that broker down stalls only that topic.
+    public func setLeader(topic: String, partition: Int32, broker: Int32) throws {
+        let result = rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: Int32(result.rawValue), context: "move \(topic)[\(partition)] to broker \(broker)")
+        }
+    }
+
+    /// Makes a broker the coordinator of a consumer group.
+    public func setGroupCoordinator(group: String, broker: Int32) throws {
+        let result = rd_kafka_mock_coordinator_set(cluster, "group", group, broker)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(code: Int32(result.rawValue), context: "make broker \(broker) coordinator of \(group)")
+        }
+    }
+
     /// Makes the next requests of an API (e.g. Produce = 0) fail with these errors, in order.
     public func injectErrors(apiKey: Int16, _ errors: [KafkaError]) {
         var codes = errors.map { rd_kafka_resp_err_t($0.code) }

@@ -15,6 +15,8 @@ public final class RuleEvaluator {
     private let hostnameStorage: ByteConstant
 
     private static let auditID = ByteConstant("auditID"), stage = ByteConstant("stage")
+    /// The output field that carries `RuleSet.version` in every alert.
+    public static let rulesVersionField = "auditpipe.rules_version"
 
     init(ruleSet: RuleSet, hostname: String) {
         self.ruleSet = ruleSet
@@ -81,6 +83,8 @@ public final class RuleEvaluator {
         let message = rule.output.render(context)
         var fields = rule.output.outputFields(context)
         fields.append(("evt.time", .integer(time)))
+        // Which rules said this: alerts from a reloaded or changed rule set can be told apart.
+        fields.append((Self.rulesVersionField, .string(ruleSet.version)))
         let document = context.document
         let auditID = document.string(document.child(JSONDocument.root, Self.auditID.view))?.string ?? ""
         let stage = document.string(document.child(JSONDocument.root, Self.stage.view))?.string ?? ""

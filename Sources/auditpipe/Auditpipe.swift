@@ -6,7 +6,8 @@ struct Auditpipe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "auditpipe",
         abstract: "Kubernetes audit events through Kafka to security alerts, with Falco's rules.",
-        subcommands: [CheckCommand.self, RulesCommand.self, KafkaCommand.self, IngressCommand.self, SinkCommand.self]
+        subcommands: [CheckCommand.self, RulesCommand.self, KafkaCommand.self, IngressCommand.self, EngineCommand.self,
+                      SinkCommand.self]
     )
 
     /// Usage errors exit with 2 (DESIGN.md's contract), not ArgumentParser's 64.

@@ -30,8 +30,10 @@ final class PartitionSequencer: Sendable {
         var inLine = lanes.withLock { lanes -> [(EngineBatch, BatchOutcome)] in
             lanes[lane, default: LaneState()].ready[batch.sequence] = (batch, outcome)
             guard !lanes[lane]!.releasing else { return [] }
-            lanes[lane]!.releasing = true
-            return Self.takeInLine(&lanes[lane]!)
+            let inLine = Self.takeInLine(&lanes[lane]!)
+            // Releasing outside the lock: others leave their batches for this thread meanwhile.
+            lanes[lane]!.releasing = !inLine.isEmpty
+            return inLine
         }
         while !inLine.isEmpty {
             for (batch, outcome) in inLine { release(batch, outcome) }

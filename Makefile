@@ -43,8 +43,10 @@ test: deps
 bench: deps
 	$(SWIFT) build -c release --product AuditpipeBench
 	$(SWIFT) build -c release --product SinkBench
+	$(SWIFT) build -c release --product EngineBench
 	.build/release/AuditpipeBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
 	.build/release/SinkBench
+	.build/release/EngineBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
 
 clean:
 	rm -rf .build

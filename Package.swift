@@ -94,6 +94,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The engine stage's benchmark: a dev cluster in-process, kcat as the Kafka floor.
+        .executableTarget(
+            name: "EngineBench",
+            dependencies: [
+                "Pipeline", "Kafka", "Rules", "Workload",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Helpers shared by the test targets: clusters, topic readers, bounded waits, servers.
         .target(
             name: "TestSupport",

@@ -42,6 +42,23 @@ import Workload
         return Dictionary(uniqueKeysWithValues: marks.compactMap { $0.value.high > 0 ? ($0.key.partition, $0.value.high) : nil })
     }
 
+    /// A dev cluster, a directory holding the every-event rules (`rules.yaml`), and an engine on them.
+    struct Setup {
+        let cluster: TestCluster
+        let directory: TemporaryDirectory
+        let rules: String
+        let engine: EngineProcess
+    }
+
+    static func setUp(engine settings: [String: String] = [:], kafka: [String: String] = [:]) async throws -> Setup {
+        let cluster = try TestCluster()
+        let directory = try TemporaryDirectory()
+        let rules = try directory.write("rules.yaml", EngineTestEvents.everyEventRule)
+        let engine = try EngineProcess(cluster: cluster, rules: [rules], directory: directory, engine: settings, kafka: kafka)
+        #expect(await engine.waitUntilAssigned())
+        return Setup(cluster: cluster, directory: directory, rules: rules, engine: engine)
+    }
+
     @Test func streamingAlertsAreTheAlertsCheckGivesOffline() async throws {
         let cluster = try TestCluster()
         let directory = try TemporaryDirectory()
@@ -204,10 +221,9 @@ import Workload
     }
 
     @Test func poisonMessagesGoToRejectsAndAreCommittedPast() async throws {
-        let cluster = try TestCluster()
-        let directory = try TemporaryDirectory()
-        let rules = try directory.write("every.yaml", EngineTestEvents.everyEventRule)
-        let engine = try EngineProcess(cluster: cluster, rules: [rules], directory: directory)
+        let setup = try await Self.setUp()
+        defer { withExtendedLifetime(setup) {} }
+        let (cluster, engine) = (setup.cluster, setup.engine)
         let poison = ["this is not json", "{\"kind\":\"Pod\",\"metadata\":{}}", "[1,2,3]",
                       "{\"kind\":\"Event\",\"auditID\":\"no-time\",\"stage\":\"ResponseComplete\"}"]
         var events: [String] = []
@@ -240,12 +256,52 @@ import Workload
         #expect(await engine.child.stop() == 0)
     }
 
+    @Test func opsEndpointsAnswerAndMetricsCountWhatHappened() async throws {
+        let setup = try await Self.setUp(engine: ["lag_interval": "300ms"])
+        defer { withExtendedLifetime(setup) {} }
+        let (cluster, engine) = (setup.cluster, setup.engine)
+        #expect(await engine.get("/healthz")?.status == 200)
+        #expect(await eventually(within: .seconds(10)) { await engine.get("/readyz")?.status == 200 })
+        let (ids, events) = EngineTestEvents.execs("metrics", 240)
+        try await cluster.produce(EngineTestEvents.records(events))
+        _ = try await Self.alerts(in: cluster, covering: Set(ids))
+        #expect(await eventually(within: .seconds(10)) { await engine.metric("auditpipe_engine_events_total") == 240 })
+        #expect(await engine.metric("auditpipe_engine_alerts_total", ["rule=\"Every event\"", "priority=\"Notice\""]) == 240)
+        #expect((await engine.metric("auditpipe_engine_batch_events_count") ?? 0) > 0)
+        #expect((await engine.metric("auditpipe_engine_batch_latency_seconds_count") ?? 0) > 0)
+        #expect((await engine.metric("auditpipe_engine_evaluation_seconds_count") ?? 0) > 0)
+        #expect(await engine.metric("auditpipe_engine_assigned_partitions") == 24)
+        // Lag per partition, measured against the committed offsets: zero once all is committed.
+        #expect(await eventually(within: .seconds(20)) {
+            let first = await engine.metric("auditpipe_engine_consumer_lag", ["partition=\"0\""])
+            let all = await engine.metric("auditpipe_engine_consumer_lag")
+            return first == 0 && all == 0
+        })
+        #expect(await engine.child.stop() == 0)
+    }
+
+    @Test func anAlertKafkaRefusesForGoodGoesToRejectsWithItsEvent() async throws {
+        // Records over 3,000 bytes are refused: the big event's alert (its user name twice) is, the event is not.
+        let setup = try await Self.setUp(kafka: ["message.max.bytes": "3000"])
+        defer { withExtendedLifetime(setup) {} }
+        let (cluster, engine) = (setup.cluster, setup.engine)
+        let big = EngineTestEvents.exec("big", user: String(repeating: "u", count: 1500))
+        try await cluster.produce(EngineTestEvents.records([EngineTestEvents.exec("small"), big]))
+        _ = try await Self.alerts(in: cluster, covering: ["small"])
+        let rejects = try cluster.read(Self.rejectsTopic, count: 1)
+        #expect(rejects.map { String(decoding: $0.value, as: UTF8.self) } == [big])
+        #expect(rejects.first?.header("reason")?.hasPrefix("the alert of rule 'Every event' could not be produced") == true)
+        #expect(await eventually(within: .seconds(10)) { await engine.metric("auditpipe_engine_alerts_dead_lettered_total") == 1 })
+        #expect(await eventually(within: .seconds(20)) {
+            (try? Self.committedOffsets(cluster).values.reduce(0, +)) == 2
+        })
+        #expect(await engine.child.stop() == 0)
+    }
+
     @Test func rulesReloadWhenTheFileChangesAndABadFileKeepsTheOldRules() async throws {
-        let cluster = try TestCluster()
-        let directory = try TemporaryDirectory()
-        let rulesFile = try directory.write("rules.yaml", EngineTestEvents.everyEventRule)
-        let engine = try EngineProcess(cluster: cluster, rules: [rulesFile], directory: directory)
-        #expect(await engine.waitUntilAssigned())
+        let setup = try await Self.setUp()
+        defer { withExtendedLifetime(setup) {} }
+        let (cluster, directory, rulesFile, engine) = (setup.cluster, setup.directory, setup.rules, setup.engine)
 
         func alert(for id: String) async throws -> [String: Any]? {
             try await cluster.produce(EngineTestEvents.records([EngineTestEvents.exec(id)]))
@@ -272,12 +328,9 @@ import Workload
     }
 
     @Test func sighupReloadsTheRulesAndABadReloadIsReported() async throws {
-        let cluster = try TestCluster()
-        let directory = try TemporaryDirectory()
-        let rulesFile = try directory.write("rules.yaml", EngineTestEvents.everyEventRule)
-        let engine = try EngineProcess(cluster: cluster, rules: [rulesFile], directory: directory,
-                                       engine: ["rules_watch_interval": "0s"])
-        #expect(await engine.waitUntilAssigned())
+        let setup = try await Self.setUp(engine: ["rules_watch_interval": "0s"])
+        defer { withExtendedLifetime(setup) {} }
+        let (cluster, directory, rulesFile, engine) = (setup.cluster, setup.directory, setup.rules, setup.engine)
         try directory.write("rules.yaml", EngineTestEvents.everyEventRule.replacingOccurrences(of: "ka.auditid exists", with: "ka.auditid in ("))
         kill(engine.pid, SIGHUP)
         #expect(await engine.child.waitForOutput(containing: "rules not reloaded"))
@@ -292,13 +345,10 @@ import Workload
     }
 
     @Test func shutdownFinishesAndCommitsTheBatchesInFlight() async throws {
-        let cluster = try TestCluster()
-        let directory = try TemporaryDirectory()
-        let rules = try directory.write("every.yaml", EngineTestEvents.everyEventRule)
         // Batches that would stay open for a minute: only the shutdown closes them.
-        let engine = try EngineProcess(cluster: cluster, rules: [rules], directory: directory,
-                                       engine: ["batch_max_wait": "60s", "batch_max_events": "100000"])
-        #expect(await engine.waitUntilAssigned())
+        let setup = try await Self.setUp(engine: ["batch_max_wait": "60s", "batch_max_events": "100000"])
+        defer { withExtendedLifetime(setup) {} }
+        let (cluster, engine) = (setup.cluster, setup.engine)
         let (inFlightIDs, events) = EngineTestEvents.execs("inflight", 300)
         try await cluster.produce(EngineTestEvents.records(events))
         #expect(await eventually(within: .seconds(30)) { (await engine.metric("auditpipe_engine_in_flight_bytes") ?? 0) > 0 })

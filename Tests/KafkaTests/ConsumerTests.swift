@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import TestSupport
 import Testing
 
 /// The consumer against librdkafka's mock cluster: groups, manual commits, pause/resume, rebalances, times.
@@ -148,4 +149,50 @@ final class EventLog: @unchecked Sendable {
     func append(_ who: String, _ event: RebalanceEvent) { lock.withLock { events.append((who, event)) } }
 
     func contains(where predicate: ((String, RebalanceEvent)) -> Bool) -> Bool { lock.withLock { events.contains(where: predicate) } }
+}
+
+/// The consumer's hot-path and engine-facing parts: in-place polling, confirmed asynchronous commits.
+@Suite struct ConsumerInPlaceTests {
+    @Test func messagesAreSeenInPlaceAndAsynchronousCommitsAreConfirmed() async throws {
+        let cluster = try await ConsumerTests.populatedCluster(partitions: 3, count: 30)
+        let confirmed = CommitLog()
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers,
+                                                                           ["session.timeout.ms": "6000"]),
+                                         groupID: "in-place", onCommit: { confirmed.append($0) })
+        defer { consumer.close() }
+        try consumer.subscribe([ConsumerTests.topic])
+        var next: [TopicPartition: Int64] = [:]
+        var values: Set<String> = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while values.count < 30, ContinuousClock.now < deadline {
+            try consumer.poll(maxMessages: 100, timeout: .milliseconds(100)) { message in
+                let value = String(decoding: message.value, as: UTF8.self)
+                values.insert(value)
+                #expect(message.header("n").map { "value-" + String(decoding: $0, as: UTF8.self) } == value)
+                #expect(message.header("absent") == nil)
+                #expect(message.key.map { String(decoding: $0, as: UTF8.self) }?.hasPrefix("key-") == true)
+                #expect(message.timestamp != nil)
+                next[TopicPartition(message.topic, message.partition)] = message.offset + 1
+            }
+        }
+        #expect(values.count == 30)
+        try consumer.commit(next, asynchronously: true)
+        // The result arrives through poll, on this thread.
+        let confirmedAll = try await eventually(within: .seconds(20)) {
+            try consumer.poll(maxMessages: 1, timeout: .milliseconds(50)) { _ in }
+            return confirmed.committed == next
+        }
+        #expect(confirmedAll)
+        #expect(try consumer.committed(Array(next.keys)).mapValues { $0 ?? -1 } == next)
+    }
+}
+
+/// Commit results, from the polling thread.
+final class CommitLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var offsets: [TopicPartition: Int64] = [:]
+
+    func append(_ result: CommitResult) { lock.withLock { offsets.merge(result.committed) { _, new in new } } }
+
+    var committed: [TopicPartition: Int64] { lock.withLock { offsets } }
 }

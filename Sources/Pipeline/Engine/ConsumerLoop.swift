@@ -75,7 +75,7 @@ final class ConsumerLoop: @unchecked Sendable {
     var status: Status { statusBox.withLock { $0 } }
 
     func start() {
-        let thread = Thread { [self] in
+        NamedThread.start("engine-consumer") { [self] in
             var failure: (any Error)?
             do { try run() } catch { failure = error }
             consumer = nil
@@ -89,8 +89,6 @@ final class ConsumerLoop: @unchecked Sendable {
                 if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
             }
         }
-        thread.name = "engine-consumer"
-        thread.start()
     }
 
     /// Waits until the loop has ended (after `stop`, or on a fatal error, which it throws).
@@ -198,24 +196,22 @@ final class ConsumerLoop: @unchecked Sendable {
         }
     }
 
-    private func pause(_ partitions: Set<TopicPartition>) {
-        guard !partitions.isEmpty, let consumer else { return }
-        do {
-            try consumer.pause(Array(partitions))
-            paused.formUnion(partitions)
-        } catch {
-            logger.error("cannot pause partitions", metadata: ["error": "\(error)"])
-        }
-        metrics.pausedPartitions.record(paused.count)
-    }
+    private func pause(_ partitions: Set<TopicPartition>) { setFetching(partitions, paused: true) }
 
-    private func resume(_ partitions: Set<TopicPartition>) {
+    private func resume(_ partitions: Set<TopicPartition>) { setFetching(partitions, paused: false) }
+
+    private func setFetching(_ partitions: Set<TopicPartition>, paused pausing: Bool) {
         guard !partitions.isEmpty, let consumer else { return }
         do {
-            try consumer.resume(Array(partitions))
-            paused.subtract(partitions)
+            if pausing {
+                try consumer.pause(Array(partitions))
+                paused.formUnion(partitions)
+            } else {
+                try consumer.resume(Array(partitions))
+                paused.subtract(partitions)
+            }
         } catch {
-            logger.error("cannot resume partitions", metadata: ["error": "\(error)"])
+            logger.error("cannot \(pausing ? "pause" : "resume") partitions", metadata: ["error": "\(error)"])
         }
         metrics.pausedPartitions.record(paused.count)
     }

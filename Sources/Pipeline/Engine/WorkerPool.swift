@@ -36,12 +36,10 @@ final class WorkerPool: Sendable {
     func start() {
         for number in 0..<count {
             finished.enter()
-            let thread = Thread { [self] in
+            NamedThread.start("engine-worker-\(number)") { [self] in
                 work()
                 finished.leave()
             }
-            thread.name = "engine-worker-\(number)"
-            thread.start()
         }
     }
 

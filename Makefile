@@ -44,7 +44,9 @@ bench: deps
 	$(SWIFT) build -c release --product AuditpipeBench
 	$(SWIFT) build -c release --product SinkBench
 	$(SWIFT) build -c release --product EngineBench
+	$(SWIFT) build -c release --product IngressBench
 	.build/release/AuditpipeBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
+	.build/release/IngressBench
 	.build/release/SinkBench
 	.build/release/EngineBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
 

@@ -86,6 +86,17 @@ let package = Package(
         // Realistic audit events (a busy control plane with a few attacks) for benchmarks and the load generator.
         .target(name: "Workload"),
         .executableTarget(name: "AuditpipeBench", dependencies: ["Rules", "AuditModel", "Workload"]),
+        // The ingress against an in-process dev cluster, and kcat for scale (make bench).
+        .executableTarget(
+            name: "IngressBench",
+            dependencies: [
+                "Pipeline", "Kafka", "Settings", "Workload",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // make bench: alerts/s through the sink (a Kafka output topic, and the http output when it exists).
         .executableTarget(
             name: "SinkBench",

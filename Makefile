@@ -5,6 +5,8 @@ APT_PACKAGES := pkg-config libsimdjson-dev librdkafka-dev zlib1g-dev kcat openss
 APT_PACKAGES += prometheus-alertmanager influxdb nats-server
 # Python packages of the servers the tests start, as MODULE=PACKAGE: installed when MODULE does not import.
 PIP_PACKAGES := aiosmtpd=aiosmtpd moto.server=moto[server]
+# grpcio, grpcio-tools: a Falco gRPC client generated from proto/falco by the grpc output's tests.
+PIP_PACKAGES += grpc=grpcio grpc_tools=grpcio-tools
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -45,10 +47,12 @@ bench: deps
 	$(SWIFT) build -c release --product SinkBench
 	$(SWIFT) build -c release --product EngineBench
 	$(SWIFT) build -c release --product IngressBench
+	$(SWIFT) build -c release --product GRPCOutputBench
 	.build/release/AuditpipeBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
 	.build/release/IngressBench
 	.build/release/SinkBench
 	.build/release/EngineBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
+	.build/release/GRPCOutputBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
 
 clean:
 	rm -rf .build

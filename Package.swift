@@ -22,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         // HMAC-SHA256 and SHA-256 for AWS Signature V4 only (already in the graph through swift-certificates).
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // Falco's gRPC outputs service (the grpc output).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // simdjson behind a small C interface: Swift never sees C++ types.
@@ -38,11 +43,23 @@ let package = Package(
         .target(name: "Rules", dependencies: ["AuditModel", "Yams"]),
         // The configuration file's decoder and value types (durations, sizes, addresses), shared by every stage.
         .target(name: "Settings", dependencies: ["Yams"]),
+        // Falco's gRPC API (proto/falco), generated once with protoc and committed: see proto/README.md.
+        .target(
+            name: "FalcoOutputsAPI",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // Where alerts go: one file per output over one delivery policy.
         .target(
             name: "Outputs",
             dependencies: [
-                "Rules", "AuditModel", "Kafka", "Settings",
+                "Rules", "AuditModel", "Kafka", "Settings", "FalcoOutputsAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -114,6 +131,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // make bench: the grpc output's throughput and latency to subscribed clients.
+        .executableTarget(
+            name: "GRPCOutputBench",
+            dependencies: [
+                "Outputs", "Rules", "Kafka", "Workload", "FalcoOutputsAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Helpers shared by the test targets: clusters, topic readers, bounded waits, servers.
         .target(
             name: "TestSupport",
@@ -147,15 +176,19 @@ let package = Package(
         .testTarget(
             name: "OutputsTests",
             dependencies: [
-                "Outputs", "Rules", "AuditModel", "Kafka", "Settings", "TestSupport",
+                "Outputs", "Rules", "AuditModel", "Kafka", "Settings", "TestSupport", "FalcoOutputsAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
-            // Servers the tests start (read from the source tree, not bundled).
+            // Programs the tests run (servers, the Python Falco gRPC client), read from the source tree, not bundled.
             exclude: ["Resources"]
         ),
         .testTarget(

@@ -22,6 +22,7 @@ public enum OutputTypes {
         SMTPOutput.Configuration.self,
         AWSSQSOutput.Configuration.self,
         AWSLambdaOutput.Configuration.self,
+        GRPCOutput.Configuration.self,
     ]
 
     public static let byName: [String: any OutputConfiguration.Type] =

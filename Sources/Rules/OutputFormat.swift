@@ -11,6 +11,17 @@ public enum OutputFieldValue: Sendable, Equatable {
     case string(String)
     case list([String])
     case integer(Int64)
+
+    /// The value as text, as Falco renders it in an alert's output line: `<NA>` when missing,
+    /// `(a,b)` for a list. For outputs whose fields are strings only (gRPC, labels).
+    public var text: String {
+        switch self {
+        case .null: return "<NA>"
+        case .string(let value): return value
+        case .list(let values): return "(" + values.joined(separator: ",") + ")"
+        case .integer(let value): return String(value)
+        }
+    }
 }
 
 /// A rule's `output`, compiled: literal text and `%field` / `%field[arg]`

@@ -58,12 +58,7 @@ public struct FieldTemplate: Sendable, Equatable {
             case .literal(let literal):
                 text += literal
             case .field(let name):
-                switch alert.outputField(name) {
-                case nil, .null?: text += "<NA>"
-                case .string(let value)?: text += value
-                case .integer(let value)?: text += String(value)
-                case .list(let items)?: text += "(" + items.joined(separator: ",") + ")"
-                }
+                text += (alert.outputField(name) ?? .null).text
             }
         }
         return text

@@ -30,7 +30,7 @@ import TestSupport
         try await withOutput { output in
             try await withClient(output) { client in
                 let subscriber = client.subscribe()
-                #expect(await eventually { output.subscriberCount == 1 })
+                try #require(await eventually(within: grpcPatience) { output.subscriberCount == 1 })
                 try await output.deliver(try GRPCTestAlerts.alerts())
                 let received = await subscriber.waitFor(8)
                 try #require(received.count == 8)
@@ -81,7 +81,7 @@ import TestSupport
         try await withOutput { output in
             try await withClient(output) { client in
                 let subscribers = (0..<3).map { _ in client.subscribe() }
-                #expect(await eventually { output.subscriberCount == 3 })
+                try #require(await eventually(within: grpcPatience) { output.subscriberCount == 3 })
                 for batch in 0..<6 {
                     try await output.deliver(try GRPCTestAlerts.numbered(50, from: batch * 50))
                 }
@@ -99,7 +99,7 @@ import TestSupport
             try await output.deliver(try GRPCTestAlerts.numbered(5))
             try await withClient(output) { client in
                 let subscriber = client.subscribe()
-                #expect(await eventually { output.subscriberCount == 1 })
+                try #require(await eventually(within: grpcPatience) { output.subscriberCount == 1 })
                 try await output.deliver(try GRPCTestAlerts.numbered(5, from: 5))
                 #expect(await subscriber.waitFor(10).compactMap(GRPCTestAlerts.index) == Array(0..<10))
                 #expect(output.backlogCount == 0)
@@ -117,7 +117,7 @@ import TestSupport
             let kept = staying.subscribe()
             let gone = leaving.subscribe()
             let alsoGone = leaving.subscribe()
-            #expect(await eventually { output.subscriberCount == 3 })
+            try #require(await eventually(within: grpcPatience) { output.subscriberCount == 3 })
             try await output.deliver(try GRPCTestAlerts.numbered(10))
             #expect(await gone.waitFor(10).count == 10)
 
@@ -125,7 +125,7 @@ import TestSupport
             await gone.cancel()
             await alsoGone.cancel()
             await leaving.close()
-            #expect(await eventually { output.subscriberCount == 1 })
+            try #require(await eventually(within: grpcPatience) { output.subscriberCount == 1 })
             for batch in 1..<5 {
                 try await output.deliver(try GRPCTestAlerts.numbered(10, from: batch * 10))
             }
@@ -134,7 +134,7 @@ import TestSupport
             // With nobody left, alerts wait for the next client.
             await kept.cancel()
             await staying.close()
-            #expect(await eventually { output.subscriberCount == 0 })
+            try #require(await eventually(within: grpcPatience) { output.subscriberCount == 0 })
             try await output.deliver(try GRPCTestAlerts.numbered(3, from: 50))
             #expect(output.backlogCount == 3)
         }
@@ -147,7 +147,7 @@ import TestSupport
                 try await withClient(output, window: 65_535) { slowClient in
                     let fast = fastClient.subscribe()
                     let slow = slowClient.subscribe(reading: false)
-                    #expect(await eventually { output.subscriberCount == 2 })
+                    try #require(await eventually(within: grpcPatience) { output.subscriberCount == 2 })
                     // Big alerts (about 8 KB) fill the slow client's HTTP/2 window and socket buffers
                     // quickly; then its 100-alert buffer on the server overflows.
                     var delivered = 0
@@ -166,7 +166,7 @@ import TestSupport
                     try await output.deliver(try GRPCTestAlerts.numbered(100, from: delivered, padding: 10))
                     #expect(await fast.waitFor(delivered + 100).compactMap(GRPCTestAlerts.index) == Array(0..<(delivered + 100)))
                     slow.startReading()
-                    #expect(await eventually { !slow.isRunning })
+                    #expect(await eventually(within: grpcPatience) { !slow.isRunning })
                     #expect(slow.failureCode == .resourceExhausted)
                     let slowIndexes = slow.received.compactMap(GRPCTestAlerts.index)
                     #expect(slowIndexes == Array(0..<slowIndexes.count), "what it got is a gap-free prefix")
@@ -213,11 +213,11 @@ import TestSupport
         let output = try environment.output()
         let client = try FalcoGRPCClient(output.address)
         let subscriber = client.subscribe()
-        #expect(await eventually { output.subscriberCount == 1 })
+        try #require(await eventually(within: grpcPatience) { output.subscriberCount == 1 })
         try await output.deliver(try GRPCTestAlerts.numbered(3))
         #expect(await subscriber.waitFor(3).count == 3)
         await output.shutdown()
-        #expect(await eventually { !subscriber.isRunning })
+        #expect(await eventually(within: grpcPatience) { !subscriber.isRunning })
         #expect(subscriber.failureCode == .unavailable)
         await client.close()
     }
@@ -275,25 +275,25 @@ import TestSupport
     }
 
     @Test func mutualTLSAdmitsClientsWithACertificateFromTheCAOnly() async throws {
-        let certificates = try await TestCertificates()
+        let certificates = try TestCertificates()
         try await withOutput(tls: certificates.serverTLS(mutual: true)) { output in
             try await output.deliver(try GRPCTestAlerts.numbered(2))
             let trusted = HTTP2ClientTransport.Posix.TransportSecurity.mTLS(
-                certificateChain: [.file(path: certificates.clientCert, format: .pem)],
-                privateKey: .file(path: certificates.clientKey, format: .pem)
-            ) { $0.trustRoots = .certificates([.file(path: certificates.caCert, format: .pem)]) }
+                certificateChain: [.file(path: certificates.clientCertFile, format: .pem)],
+                privateKey: .file(path: certificates.clientKeyFile, format: .pem)
+            ) { $0.trustRoots = .certificates([.file(path: certificates.caFile, format: .pem)]) }
             try await withClient(output, security: trusted) { client in
                 let alerts = try await client.get()
                 #expect(alerts.compactMap(GRPCTestAlerts.index) == [0, 1])
                 let subscriber = client.subscribe()
-                #expect(await eventually { output.subscriberCount == 1 })
+                try #require(await eventually(within: grpcPatience) { output.subscriberCount == 1 })
                 try await output.deliver(try GRPCTestAlerts.numbered(1, from: 2))
                 #expect(await subscriber.waitFor(1).compactMap(GRPCTestAlerts.index) == [2])
                 await subscriber.cancel()
             }
 
             let withoutCertificate = HTTP2ClientTransport.Posix.TransportSecurity.tls {
-                $0.trustRoots = .certificates([.file(path: certificates.caCert, format: .pem)])
+                $0.trustRoots = .certificates([.file(path: certificates.caFile, format: .pem)])
             }
             try await withClient(output, security: withoutCertificate) { client in
                 await #expect(throws: RPCError.self) { try await client.get() }
@@ -305,11 +305,11 @@ import TestSupport
     }
 
     @Test func tlsWithoutACAServesAnyClientOverTLS() async throws {
-        let certificates = try await TestCertificates()
+        let certificates = try TestCertificates()
         try await withOutput(tls: certificates.serverTLS(mutual: false)) { output in
             try await output.deliver(try GRPCTestAlerts.numbered(1))
             let security = HTTP2ClientTransport.Posix.TransportSecurity.tls {
-                $0.trustRoots = .certificates([.file(path: certificates.caCert, format: .pem)])
+                $0.trustRoots = .certificates([.file(path: certificates.caFile, format: .pem)])
             }
             try await withClient(output, security: security) { client in
                 let alerts = try await client.get()

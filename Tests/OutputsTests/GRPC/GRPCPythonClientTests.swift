@@ -22,17 +22,18 @@ import TestSupport
              clientCertificate: Bool = true) throws {
             workDirectory = try TemporaryDirectory()
             var arguments = [Self.script, "--proto-dir", Self.protoDirectory, "--work-dir", workDirectory.path,
-                             "--target", address.description, "--mode", mode, "--count", "\(count)"]
+                             "--target", address.description, "--mode", mode, "--count", "\(count)",
+                             "--timeout", "\(grpcPatience.components.seconds)"]
             if let certificates {
-                arguments += ["--ca", certificates.caCert]
-                if clientCertificate { arguments += ["--cert", certificates.clientCert, "--key", certificates.clientKey] }
+                arguments += ["--ca", certificates.caFile]
+                if clientCertificate { arguments += ["--cert", certificates.clientCertFile, "--key", certificates.clientKeyFile] }
             }
             let python = try #require(ChildProcess.which("python3"), "python3 is needed (make deps)")
             process = try ChildProcess(python, arguments)
         }
 
         /// Waits (bounded) for the script to end; returns the alerts it printed and its last line.
-        func finish(within limit: Duration = .seconds(60)) async throws -> (alerts: [[String: Any]], end: String) {
+        func finish(within limit: Duration = grpcPatience) async throws -> (alerts: [[String: Any]], end: String) {
             let exited = await eventually(within: limit) { !process.isRunning }
             let lines = process.stdout.split(separator: "\n").map(String.init)
             try #require(exited, "the Python client did not finish: \(process.stdout) \(process.stderr)")
@@ -46,7 +47,7 @@ import TestSupport
     @Test func pythonSubReceivesEveryFieldWithFalcosEnumNames() async throws {
         let output = try environment.output()
         let client = try PythonClient(output.address, mode: "sub", count: 8)
-        #expect(await eventually(within: .seconds(60)) { output.subscriberCount == 1 }, "\(client.process.stderr)")
+        try #require(await eventually(within: grpcPatience) { output.subscriberCount == 1 }, "\(client.process.stderr)")
         try await output.deliver(try GRPCTestAlerts.alerts())
         let (alerts, end) = try await client.finish()
         await output.shutdown()
@@ -85,7 +86,7 @@ import TestSupport
     }
 
     @Test func pythonClientsNeedACertificateFromTheCAUnderMutualTLS() async throws {
-        let certificates = try await TestCertificates()
+        let certificates = try TestCertificates()
         let output = try environment.output(tls: certificates.serverTLS(mutual: true))
         try await output.deliver(try GRPCTestAlerts.numbered(3))
 

@@ -13,6 +13,10 @@ import Settings
 import Synchronization
 import TestSupport
 
+/// How long the gRPC tests wait for a call to be set up or alerts to arrive: generously, since the
+/// whole suite shares two cores, and a test elsewhere blocking the cooperative pool delays every task.
+let grpcPatience: Duration = .seconds(120)
+
 /// Real alerts for the gRPC tests: one rule per Falco priority, all firing on one pod creation,
 /// evaluated by the rules engine (so output_fields hold what the engine really produces: strings,
 /// a list, a missing value, the event time).
@@ -225,7 +229,7 @@ final class FalcoGRPCClient: Sendable {
         }
 
         /// Waits (bounded) until `count` alerts arrived.
-        func waitFor(_ count: Int, within limit: Duration = .seconds(30)) async -> [Falco_Outputs_response] {
+        func waitFor(_ count: Int, within limit: Duration = grpcPatience) async -> [Falco_Outputs_response] {
             _ = await eventually(within: limit, every: .milliseconds(20)) { received.count >= count }
             return received
         }
@@ -239,53 +243,15 @@ final class FalcoGRPCClient: Sendable {
     }
 }
 
-/// A private CA, a server certificate for 127.0.0.1/localhost and a client certificate, made
-/// with openssl for one test.
-struct TestCertificates {
-    let directory: TemporaryDirectory
-    var caCert: String { directory.file("ca.crt") }
-    var serverCert: String { directory.file("server.crt") }
-    var serverKey: String { directory.file("server.key") }
-    var clientCert: String { directory.file("client.crt") }
-    var clientKey: String { directory.file("client.key") }
-
-    init() async throws {
-        directory = try TemporaryDirectory()
-        try directory.write("server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-        try directory.write("client.ext", "extendedKeyUsage=clientAuth\n")
-        let steps: [[String]] = [
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=auditpipe test CA",
-             "-keyout", "ca.key", "-out", "ca.crt"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"],
-            ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-             "-extfile", "server.ext", "-out", "server.crt"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=falco-client", "-keyout", "client.key", "-out", "client.csr"],
-            ["x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-             "-extfile", "client.ext", "-out", "client.crt"],
-        ]
-        let openssl = ChildProcess.which("openssl") ?? "/usr/bin/openssl"
-        for step in steps {
-            let process = try ChildProcess(openssl, step, currentDirectory: directory.path)
-            let exited = await eventually(within: .seconds(60)) { !process.isRunning }
-            guard exited, process.process.terminationStatus == 0 else {
-                throw TestCertificateError(step: step.joined(separator: " "), stderr: process.stderr)
-            }
-        }
-    }
-
-    /// The server's TLS settings: its certificate, and the CA that clients' certificates must come from when `mutual`.
+extension TestCertificates {
+    /// The grpc output's TLS settings: the server certificate, and the CA that clients' certificates
+    /// must come from when `mutual`.
     func serverTLS(mutual: Bool) -> TLSSettings {
         var tls = TLSSettings()
-        tls.certFile = serverCert
-        tls.keyFile = serverKey
-        tls.caFile = mutual ? caCert : nil
+        tls.certFile = serverCertFile
+        tls.keyFile = serverKeyFile
+        tls.caFile = mutual ? caFile : nil
         return tls
-    }
-
-    struct TestCertificateError: Error, CustomStringConvertible {
-        let step: String
-        let stderr: String
-        var description: String { "openssl \(step) failed: \(stderr)" }
     }
 }
 

@@ -3,6 +3,9 @@ import Foundation
 /// Falco's `http_output`: each alert POSTed to a URL as Falco posts it — its JSON
 /// (`application/json`) or, with `format: text`, its output line (`text/plain`) — with Falco's
 /// user agent unless told otherwise, and any headers the receiver needs (a token, …).
+/// Up to `maxBatchSize` requests are in flight at once, so alerts may arrive out of order and a
+/// batch retried after a failure repeats the alerts of it that had arrived (they keep their
+/// `id`); `batch: {max_size: 1}` sends one at a time.
 ///
 /// ```yaml
 /// - name: siem
@@ -38,13 +41,19 @@ public struct HTTPOutput: PerAlertHTTPOutput {
         }
 
         public func makeOutput(_ common: OutputSettings, context: OutputContext) throws -> any AlertOutput {
-            HTTPOutput(name: common.name, transport: try HTTPTransport(common, context: context), method: .post, url: url,
+            HTTPOutput(name: common.name, transport: try HTTPTransport(common, context: context, connections: HTTPOutput.concurrency),
+                       method: .post, url: url,
                        format: format, headers: [("User-Agent", userAgent)] + headers.pairs)
         }
     }
 
+    /// Requests in flight at once (generic receivers take parallel requests; the sink's target
+    /// throughput is out of reach one round trip at a time).
+    static let concurrency = 64
+
     public let name: String
     public let transport: HTTPTransport
+    public var maxBatchSize: Int { Self.concurrency }
     let method: HTTPTransport.Method
     let url: EndpointURL
     let format: Format

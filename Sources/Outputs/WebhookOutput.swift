@@ -33,7 +33,8 @@ public enum WebhookOutput {
         }
 
         public func makeOutput(_ common: OutputSettings, context: OutputContext) throws -> any AlertOutput {
-            HTTPOutput(name: common.name, transport: try HTTPTransport(common, context: context), method: method, url: url,
+            HTTPOutput(name: common.name, transport: try HTTPTransport(common, context: context, connections: HTTPOutput.concurrency),
+                       method: method, url: url,
                        format: .json, headers: headers.pairs)
         }
     }

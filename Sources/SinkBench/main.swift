@@ -8,7 +8,8 @@ import Settings
 import TestSupport
 
 // make bench: alerts/s through the sink stage (its consumer, decoding, delivery policy and
-// commits) to a Kafka output topic, on an in-process dev cluster. Prints numbers, asserts nothing.
+// commits) to a Kafka output topic and to the http output (a local receiver), on an in-process
+// dev cluster. Prints numbers, asserts nothing.
 //   .build/release/SinkBench [--alerts N] [--partitions P]
 
 struct Options {
@@ -77,11 +78,30 @@ func run() async throws {
     producer.close()
     print("alerts: \(options.alerts), \(averageSize) bytes on average, \(options.partitions) partitions (produced in \(produceTime))")
 
+    let kafkaRun = try await measure(output: "topic", entry: "{name: topic, type: kafka, topic: bench.out}",
+                                     brokers: cluster.bootstrapServers, alerts: options.alerts)
+    print(String(format: "sink -> kafka output topic: %.0f alerts/s (%.0f alerts in %.2f s, from the sink's start; includes joining the group)",
+                 kafkaRun.rate, kafkaRun.delivered, kafkaRun.seconds))
+    print("  per-batch delivery (produce + acks): p50 \(kafkaRun.latency.p50), p99 \(kafkaRun.latency.p99), \(kafkaRun.latency.batches) batches")
+
+    // The http output to a local receiver (HTTP/1.1 keep-alive on loopback; the receiver shares the machine).
+    let receiver = try await HTTPTestReceiver(recording: false)
+    let httpRun = try await measure(output: "http", entry: "{name: http, type: http, url: \"\(receiver.url("/falco"))\"}",
+                                    brokers: cluster.bootstrapServers, alerts: options.alerts)
+    print(String(format: "sink -> http output (local receiver): %.0f alerts/s (%.0f alerts in %.2f s, %d requests received, up to %d at once)",
+                 httpRun.rate, httpRun.delivered, httpRun.seconds, receiver.requestCount, receiver.maxInFlight))
+    print("  per-batch delivery (requests in parallel): p50 \(httpRun.latency.p50), p99 \(httpRun.latency.p99), \(httpRun.latency.batches) batches")
+    await receiver.stop()
+}
+
+/// Runs a sink with one output (`entry`, a YAML mapping) until it delivered every alert of the topic.
+func measure(output: String, entry: String, brokers: String, alerts: Int) async throws
+    -> (rate: Double, delivered: Double, seconds: Double, latency: (p50: String, p99: String, batches: Int)) {
     let yaml = """
-        kafka: {brokers: "\(cluster.bootstrapServers)"}
+        kafka: {brokers: "\(brokers)"}
         sink:
           outputs:
-            - {name: topic, type: kafka, topic: bench.out}
+            - \(entry)
         """
     let config = try ConfigDecoder.decode(AuditpipeConfig.self, yaml: yaml, file: "bench.yaml")
     let metrics = PipelineMetrics()
@@ -90,7 +110,7 @@ func run() async throws {
     let stage = try SinkStage(config: config, metrics: metrics, logger: logger)
     let start = ContinuousClock.now
     let running = Task { try await stage.run() }
-    while metric(metrics, "auditpipe_sink_delivered_total", output: "topic") < Double(options.alerts) {
+    while metric(metrics, "auditpipe_sink_delivered_total", output: output) < Double(alerts) {
         try await Task.sleep(for: .milliseconds(20))
         if ContinuousClock.now - start > .seconds(300) {
             print("gave up after 300 s")
@@ -101,11 +121,8 @@ func run() async throws {
     stage.requestStop()
     try await running.value
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    let delivered = metric(metrics, "auditpipe_sink_delivered_total", output: "topic")
-    let latency = latencyQuantiles(metrics, output: "topic")
-    print(String(format: "sink -> kafka output topic: %.0f alerts/s (%.0f alerts in %.2f s, from the sink's start; includes joining the group)",
-                 delivered / seconds, delivered, seconds))
-    print("  per-batch delivery (produce + acks): p50 \(latency.p50), p99 \(latency.p99), \(latency.batches) batches")
+    let delivered = metric(metrics, "auditpipe_sink_delivered_total", output: output)
+    return (delivered / seconds, delivered, seconds, latencyQuantiles(metrics, output: output))
 }
 
 try await run()

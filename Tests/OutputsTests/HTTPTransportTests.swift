@@ -189,6 +189,33 @@ import Testing
         #expect(receiver.requests.count == 1)
     }
 
+    @Test func sendsABatchConcurrently() async throws {
+        let receiver = try await HTTPTestReceiver(reply: ScriptedReply(status: 200, delay: .milliseconds(500)))
+        let transport = try HTTPTransport(OutputTestSupport.settings(type: "http"), context: OutputTestSupport.context,
+                                          connections: 8)
+        try await transport.sendConcurrently((0..<8).map { _ in Self.request(receiver) })
+        await transport.shutdown()
+        #expect(receiver.requestCount == 8)
+        #expect(receiver.maxInFlight > 1, "requests wait for their answers side by side")
+    }
+
+    @Test func aBatchFailsTransientlyIfAnyRequestMightSucceedOnARetry() async throws {
+        let receiver = try await HTTPTestReceiver()
+        receiver.script(ScriptedReply(status: 429, headers: [("Retry-After", "2")]), ScriptedReply(status: 400),
+                        ScriptedReply(status: 503, headers: [("Retry-After", "5")]))
+        let transport = try Self.transport()
+        let mixed = await OutputTestSupport.failure { try await transport.sendConcurrently((0..<6).map { _ in Self.request(receiver) }) }
+        #expect(mixed?.kind == .transient(retryAfter: .seconds(5)), "the longest wait asked for")
+        #expect(mixed?.reason.hasPrefix("3 of 6 requests failed") == true)
+
+        receiver.script(ScriptedReply(status: 400), ScriptedReply(status: 422))
+        let refused = await OutputTestSupport.failure { try await transport.sendConcurrently((0..<4).map { _ in Self.request(receiver) }) }
+        #expect(refused?.kind == .permanent)
+        #expect(await OutputTestSupport.failure { try await transport.sendConcurrently((0..<4).map { _ in Self.request(receiver) }) } == nil)
+        await transport.shutdown()
+        #expect(receiver.requestCount == 14)
+    }
+
     @Test func aTransportDroppedWithoutShutdownStillClosesItsConnections() async throws {
         let receiver = try await HTTPTestReceiver()
         do {

@@ -85,6 +85,9 @@ public final class HTTPTestReceiver: Sendable {
 
     fileprivate struct State {
         var requests: [ReceivedRequest] = []
+        var requestCount = 0
+        var inFlight = 0
+        var maxInFlight = 0
         var rejections: [(ReceivedRequest, String)] = []
         var script: [ScriptedReply] = []
         var defaultReply: ScriptedReply
@@ -99,14 +102,15 @@ public final class HTTPTestReceiver: Sendable {
     private let state: NIOLockedValueBox<State>
     private let serverChannel: NIOLockedValueBox<(any Channel)?>
 
-    public init(tls: TLS? = nil, validator: Validator? = nil, reply: ScriptedReply = .ok) async throws {
+    /// `recording: false` keeps only counts (for benchmarks sending many requests).
+    public init(tls: TLS? = nil, validator: Validator? = nil, reply: ScriptedReply = .ok, recording: Bool = true) async throws {
         self.validator = validator
         self.tls = tls
         state = NIOLockedValueBox(State(defaultReply: reply))
         serverChannel = NIOLockedValueBox(nil)
         let sslContext = try tls.map { try Self.makeSSLContext($0) }
         let state = self.state
-        let responder = Responder(validator: validator, state: state)
+        let responder = Responder(validator: validator, state: state, recording: recording)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -146,6 +150,12 @@ public final class HTTPTestReceiver: Sendable {
     public var rejections: [(request: ReceivedRequest, reason: String)] {
         state.withLockedValue { $0.rejections.map { (request: $0.0, reason: $0.1) } }
     }
+
+    /// How many requests arrived (also when not recording).
+    public var requestCount: Int { state.withLockedValue { $0.requestCount } }
+
+    /// The most requests that were waiting for their reply at the same time.
+    public var maxInFlight: Int { state.withLockedValue { $0.maxInFlight } }
 
     /// Client connections open now.
     public var openConnections: Int { state.withLockedValue { $0.connections.count } }
@@ -191,17 +201,25 @@ public final class HTTPTestReceiver: Sendable {
     fileprivate struct Responder: Sendable {
         let validator: Validator?
         let state: NIOLockedValueBox<State>
+        let recording: Bool
 
         func reply(to request: ReceivedRequest) -> ScriptedReply {
             let problem = validator?(request)
             return state.withLockedValue { state in
-                state.requests.append(request)
+                state.requestCount += 1
+                state.inFlight += 1
+                state.maxInFlight = max(state.maxInFlight, state.inFlight)
+                if recording { state.requests.append(request) }
                 if let problem {
                     state.rejections.append((request, problem))
                     return ScriptedReply(status: 400, headers: [("Content-Type", "text/plain")], body: problem)
                 }
                 return state.script.isEmpty ? state.defaultReply : state.script.removeFirst()
             }
+        }
+
+        func replied() {
+            state.withLockedValue { $0.inFlight -= 1 }
         }
     }
 }
@@ -246,6 +264,7 @@ private final class RecordingHandler: ChannelInboundHandler {
     }
 
     private func write(_ reply: ScriptedReply, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+        responder.replied()
         guard context.channel.isActive else { return }
         var headers = HTTPHeaders(reply.headers)
         let bytes = Array(reply.body.utf8)

@@ -63,8 +63,9 @@ public final class HTTPTransport: Sendable {
     private let output: String
     private let isShutDown = Atomic(false)
 
-    /// A client for the output `common.name`, on the process's event loops.
-    public init(_ common: OutputSettings, context: OutputContext) throws {
+    /// A client for the output `common.name`, on the process's event loops, keeping up to
+    /// `connections` connections to a host (as many requests in flight at once).
+    public init(_ common: OutputSettings, context: OutputContext, connections: Int = 8) throws {
         output = common.name
         timeout = common.timeout.duration
         let tls = try common.tls.makeClientConfiguration(output: common.name)
@@ -73,7 +74,8 @@ public final class HTTPTransport: Sendable {
             tlsConfiguration: tls,
             // A redirected POST may turn into a GET without its body: refuse instead (see the classification).
             redirectConfiguration: .disallow,
-            timeout: .init(connect: amount, read: amount))
+            timeout: .init(connect: amount, read: amount),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections)))
         configuration.httpVersion = .automatic
         client = HTTPClient(eventLoopGroup: context.eventLoopGroup, configuration: configuration,
                             backgroundActivityLogger: context.logger)
@@ -118,6 +120,42 @@ public final class HTTPTransport: Sendable {
             // Refused and reset connections, TLS failures, DNS: the service may be back soon.
             throw DeliveryFailure.transient("\(target): \(error)")
         }
+    }
+
+    /// Sends requests at the same time (each on a connection of its own) and returns when all
+    /// answered. Fails when any failed: transiently if any failure is transient (the service
+    /// may take the whole batch on a retry; waiting the longest Retry-After any answer asked
+    /// for), permanently only when every failure is permanent.
+    public func sendConcurrently(_ requests: [Request]) async throws {
+        if requests.count == 1 {
+            try await send(requests[0])
+            return
+        }
+        let failures = await withTaskGroup(of: DeliveryFailure?.self) { group in
+            for request in requests {
+                group.addTask {
+                    do {
+                        try await self.send(request)
+                        return nil
+                    } catch let failure as DeliveryFailure {
+                        return failure
+                    } catch {
+                        return .transient("\(error)")
+                    }
+                }
+            }
+            var failures: [DeliveryFailure] = []
+            for await case let failure? in group { failures.append(failure) }
+            return failures
+        }
+        guard let first = failures.first else { return }
+        let summary = failures.count == 1 ? first.reason : "\(failures.count) of \(requests.count) requests failed; \(first.reason)"
+        let waits = failures.compactMap { failure -> Duration?? in
+            if case .transient(let retryAfter) = failure.kind { return .some(retryAfter) }
+            return nil
+        }
+        if waits.isEmpty { throw DeliveryFailure.permanent(summary) }
+        throw DeliveryFailure.transient(summary, retryAfter: waits.compactMap { $0 }.max())
     }
 
     /// Closes the pooled connections; call once, after the last `send`.

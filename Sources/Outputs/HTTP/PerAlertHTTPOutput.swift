@@ -1,20 +1,21 @@
 import Foundation
 
 /// An output that sends each alert as one HTTP request over its `HTTPTransport` (chat and
-/// incident services, webhooks): it says how an alert becomes a request; delivery, the batch
-/// size of one and shutdown are shared here.
+/// incident services, webhooks): it says how an alert becomes a request; delivery and shutdown
+/// are shared here. A batch's requests are sent at the same time (`maxBatchSize` of them at
+/// most, 1 unless the output says otherwise).
 public protocol PerAlertHTTPOutput: AlertOutput {
     var transport: HTTPTransport { get }
     func request(for alert: OutputAlert) throws -> HTTPTransport.Request
 }
 
 extension PerAlertHTTPOutput {
-    /// One alert per request: these services take no batches, and a failed batch would be
-    /// retried whole (re-posting chat messages that already went out).
+    /// One alert at a time by default: chat and incident services rate-limit, and a failed batch
+    /// is retried whole (re-posting messages that already went out).
     public var maxBatchSize: Int { 1 }
 
     public func deliver(_ alerts: [OutputAlert]) async throws {
-        for alert in alerts { try await transport.send(request(for: alert)) }
+        try await transport.sendConcurrently(alerts.map(request(for:)))
     }
 
     public func shutdown() async { await transport.shutdown() }

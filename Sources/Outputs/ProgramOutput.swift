@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Falco's program output: each alert piped, as a line of JSON or text, to the standard input of
 /// a shell command (`/bin/sh -c command`).
@@ -142,7 +141,7 @@ final class RunningProgram: Sendable {
 
     private let process: Process
     private let input: Int32
-    private let inputClosed = Atomic<Bool>(false)
+    private let inputClosed = OnceFlag()
     private let exit: ExitWaiter
 
     init(command: String) throws {
@@ -201,7 +200,7 @@ final class RunningProgram: Sendable {
     }
 
     func closeInput() {
-        if !inputClosed.exchange(true, ordering: .acquiringAndReleasing) { close(input) }
+        if inputClosed.set() { close(input) }
     }
 
     func terminate() {

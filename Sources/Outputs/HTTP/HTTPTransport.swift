@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// How HTTP outputs reach their service: one connection pool per output (so a slow service
 /// never holds another's connections), TLS from the output's `tls` settings, each attempt
@@ -61,7 +60,7 @@ public final class HTTPTransport: Sendable {
     private let client: HTTPClient
     private let timeout: Duration
     private let output: String
-    private let isShutDown = Atomic(false)
+    private let isShutDown = OnceFlag()
 
     /// A client for the output `common.name`, on the process's event loops, keeping up to
     /// `connections` connections to a host (as many requests in flight at once).
@@ -160,7 +159,7 @@ public final class HTTPTransport: Sendable {
 
     /// Closes the pooled connections; call once, after the last `send`.
     public func shutdown() async {
-        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard isShutDown.set() else { return }
         do {
             try await client.shutdown()
         } catch {
@@ -172,7 +171,7 @@ public final class HTTPTransport: Sendable {
     /// failed, say) still closes its connections: AsyncHTTPClient stops the process when a client
     /// it never shut down goes away, and a configuration error must not become a crash.
     deinit {
-        if !isShutDown.exchange(true, ordering: .acquiringAndReleasing) {
+        if isShutDown.set() {
             client.shutdown().whenComplete { _ in }
         }
     }

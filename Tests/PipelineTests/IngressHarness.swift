@@ -84,7 +84,7 @@ final class IngressHarness: @unchecked Sendable {
     /// Posts one event until it is accepted (bounded): the producer has met the cluster (metadata, producer id)
     /// before a test takes Kafka away. On a loaded machine the very first produce can exceed a short timeout.
     func warmUp() async throws {
-        let accepted = try await eventually(within: .seconds(30), every: .milliseconds(200)) {
+        let accepted = try await eventually(within: .seconds(60), every: .milliseconds(200)) {
             try await post(body: AuditBodies.event(id: "warm-up-\(UUID().uuidString)")).status == 200
         }
         #expect(accepted, "the ingress never accepted a first event")

@@ -10,13 +10,17 @@ import Testing
 @Suite(.serialized) struct IngressKafkaOutageTests {
     /// librdkafka reconnects within half a second of the broker's return instead of up to 10 s.
     static let quickReconnect = ["reconnect.backoff.ms": "100", "reconnect.backoff.max.ms": "500"]
+    /// Messages outlive the short produce timeouts these tests set. By default they expire with it, and on a
+    /// loaded machine a first produce slower than that expires, makes the idempotent producer renew its id
+    /// and can keep failing the warm-up; the 503s under test do not depend on the messages expiring.
+    static let patientMessages = ["message.timeout.ms": "60000"]
 
     @Test func kafkaDownGets503WithinTheProduceTimeout() async throws {
         let cluster = try TestCluster(brokers: 1, partitions: 4)
         let ingress = try await IngressHarness(cluster: cluster, settings: IngressHarness.settings {
             $0.produceTimeout = ConfigDuration(.seconds(2))
             $0.retryAfter = ConfigDuration(.seconds(3))
-        })
+        }, kafkaSettings: Self.patientMessages)
         try await ingress.warmUp()
         try cluster.cluster.setBroker(1, up: false)
         let started = ContinuousClock.now
@@ -41,7 +45,7 @@ import Testing
         let cluster = try TestCluster(brokers: 1, partitions: 4)
         let ingress = try await IngressHarness(cluster: cluster, settings: IngressHarness.settings {
             $0.produceTimeout = ConfigDuration(.seconds(1))
-        })
+        }, kafkaSettings: Self.patientMessages)
         try await ingress.warmUp()
         try cluster.cluster.setBroker(1, latency: .seconds(3))
         let started = ContinuousClock.now

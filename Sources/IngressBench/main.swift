@@ -229,7 +229,7 @@ let perConnection = Double(options.eventsPerRequest) * Double(options.connection
 let half = await load(client: client, url: url, bodies: bodies, connections: options.connections,
                       seconds: options.seconds, interval: .seconds(perConnection))
 report("half load (\(formatted(halfRate)) events/s offered)", half)
-try await client.shutdown()
+try await client.shutdown().get()
 await group.triggerGracefulShutdown()
 try await running.value
 

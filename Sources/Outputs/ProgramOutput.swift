@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Falco's program output: each alert piped, as a line of JSON or text, to the standard input of
 /// a shell command (`/bin/sh -c command`).

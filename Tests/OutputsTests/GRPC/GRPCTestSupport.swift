@@ -61,6 +61,15 @@ enum GRPCTestAlerts {
         }
     }()
 
+    /// The output fields of every alert of `alerts()`: the rule's, evt.time, and the rules version the engine adds.
+    static var outputFields: [String: String] {
+        [
+            "ka.target.namespace": "web", "ka.target.name": "api-1", "ka.user.name": "alice",
+            "ka.req.pod.containers.image": "(nginx:1.27,redis:7)", "ka.impuser.name": "<NA>",
+            "evt.time": "1795687200123456789", RuleEvaluator.rulesVersionField: ruleSet.version,
+        ]
+    }
+
     /// One alert per priority (most severe first) for one event.
     static func alerts(auditID: String = "e-1", pod: String = "api-1") throws -> [OutputAlert] {
         let evaluator = ruleSet.makeEvaluator(hostname: hostname)

@@ -11,6 +11,7 @@ import Workload
 /// Falco's upstream rules and realistic events. Measures
 ///   1. the Kafka floor: kcat reading the raw topic end to end;
 ///   2. drain throughput: an engine reading the same preloaded topic (events/s, batch latency);
+///   2b. replay throughput over the same history (auditpipe replay's core, in this process);
 ///   3. end-to-end latency (raw produce → alert acknowledged) at a full and a half rate, events
 ///      produced at a steady pace while the engine runs.
 /// Prints numbers; asserts nothing (benchmarks are not tests).
@@ -160,6 +161,7 @@ var topics = PipelineTopics()
 for topic in topics.all { try cluster.createTopic(topic, partitions: options.partitions) }
 let latencyTopic = "k8s-audit.raw.latency"
 try cluster.createTopic(latencyTopic, partitions: options.partitions)
+try cluster.createTopic(ReplayTarget.defaultTopic, partitions: options.partitions)
 let producer = try KafkaProducer(configuration: KafkaConfiguration(
     bootstrapServers: cluster.bootstrapServers,
     ["linger.ms": "20", "batch.size": "1000000", "queue.buffering.max.messages": "2000000", "queue.buffering.max.kbytes": "4194304"]))
@@ -211,6 +213,20 @@ print(String(format: "engine drain: %d events in %.2f s: %@ events/s; %d batches
              drained.events, drainSeconds, format(engineRate), drained.batches, Double(drained.batchSizes) / Double(max(1, drained.batches)),
              percentile(batchLatencies, 0.5), percentile(batchLatencies, 0.99)))
 if let kcatRate { print(String(format: "engine / kcat: %.2f", engineRate / kcatRate)) }
+
+// 2b. Replay over the same preloaded history (the corpus's stageTimestamps all lie on 2026-11-26): the engine's
+// evaluation behind a reader of its own, alerts to the replay topic as the engine writes its alerts.
+var replayRequest = ReplayRequest(kafka: KafkaSettings(brokers: cluster.bootstrapServers), topics: topics,
+                                  range: ReplayRange(from: ReplayTime.parse("2026-11-26T00:00:00Z")!,
+                                                     to: ReplayTime.parse("2026-11-27T00:00:00Z")!),
+                                  rules: ruleSet)
+replayRequest.workers = options.workers
+replayRequest.hostname = "bench"
+replayRequest.target = .topic(ReplayTarget.defaultTopic)
+let replayed = try Replayer(request: replayRequest).run()
+let replayRate = Double(replayed.eventsRead) / replayed.seconds
+print(String(format: "replay: %d events in %.2f s (planning included): %@ events/s, %d alerts; replay / engine drain: %.2f",
+             replayed.eventsRead, replayed.seconds, format(replayRate), replayed.alerts, replayRate / engineRate))
 
 // 3. End-to-end latency at a steady rate: full, then half.
 topics.raw = latencyTopic

@@ -150,6 +150,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         try check(list.with { rd_kafka_subscribe(handle, $0) }, "subscribe to \(topics.joined(separator: ", "))")
     }
 
+    /// Reads these partitions from these offsets, outside any group's assignment: no group membership,
+    /// no rebalance, and the group's committed offsets are neither read nor moved (nothing is committed
+    /// unless `commit` is called). For readers of history such as replay. Replaces any earlier assignment.
+    public func assign(_ startOffsets: [TopicPartition: Int64]) throws {
+        let list = PartitionList(startOffsets.keys.sorted(), offsets: startOffsets)
+        try check(list.with { rd_kafka_assign(handle, $0) }, "assign partitions")
+    }
+
     /// Waits up to `timeout` for the first message, then takes what else is ready, up to `maxMessages`.
     /// Consumer errors that are not fatal (a broker going away) are skipped: librdkafka recovers by itself.
     public func poll(maxMessages: Int, timeout: Duration) throws -> [KafkaMessage] {
@@ -160,9 +168,12 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// As `poll(maxMessages:timeout:)`, but hands each message to `visit` in place, without copying
     /// it: the hot path of stages that copy only what they keep. Returns how many messages were visited.
-    /// Rebalance callbacks run inside this call, on this thread.
+    /// Rebalance callbacks run inside this call, on this thread. With `enable.partition.eof=true`,
+    /// `endOfPartition` learns when a partition has been read up to its end (partition, next offset): the way to
+    /// tell that offsets holding no message (transaction markers) have been passed.
     @discardableResult
-    public func poll(maxMessages: Int, timeout: Duration, visit: (KafkaMessageView) throws -> Void) throws -> Int {
+    public func poll(maxMessages: Int, timeout: Duration, endOfPartition: ((Int32, Int64) -> Void)? = nil,
+                     visit: (KafkaMessageView) throws -> Void) throws -> Int {
         var visited = 0
         var wait = Self.milliseconds(timeout)
         while visited < maxMessages {
@@ -171,7 +182,10 @@ public final class KafkaConsumer: @unchecked Sendable {
             wait = 0
             let error = pointer.pointee.err
             if error != RD_KAFKA_RESP_ERR_NO_ERROR {
-                if error == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                if error == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    endOfPartition?(pointer.pointee.partition, pointer.pointee.offset)
+                    continue
+                }
                 var fatalText = [CChar](repeating: 0, count: 512)
                 if rd_kafka_fatal_error(handle, &fatalText, fatalText.count) != RD_KAFKA_RESP_ERR_NO_ERROR {
                     throw KafkaError(code: Int32(error.rawValue), context: "consumer")

@@ -9,13 +9,18 @@ public struct KafkaRecord: Sendable {
     public var headers: [KafkaHeader]
     /// nil: librdkafka's partitioner picks by key (murmur2, like the Java client).
     public var partition: Int32?
+    /// The message's CreateTime, ms since the epoch; nil: the time it is produced. Set it to write
+    /// history (replay's tests and tools that copy a topic keep the original times this way).
+    public var timestamp: Int64?
 
-    public init(topic: String, key: [UInt8]? = nil, value: [UInt8], headers: [KafkaHeader] = [], partition: Int32? = nil) {
+    public init(topic: String, key: [UInt8]? = nil, value: [UInt8], headers: [KafkaHeader] = [], partition: Int32? = nil,
+                timestamp: Int64? = nil) {
         self.topic = topic
         self.key = key
         self.value = value
         self.headers = headers
         self.partition = partition
+        self.timestamp = timestamp
     }
 }
 
@@ -146,7 +151,7 @@ public final class KafkaProducer: @unchecked Sendable {
         let result: rd_kafka_resp_err_t = record.topic.withCString { topic in
             record.value.withUnsafeBytes { value in
                 (record.key ?? []).withUnsafeBytes { key in
-                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 8)
                     fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
                     fields[0].u.cstr = topic
                     fields[1].vtype = RD_KAFKA_VTYPE_VALUE
@@ -168,6 +173,11 @@ public final class KafkaProducer: @unchecked Sendable {
                     if let partition = record.partition {
                         fields[count].vtype = RD_KAFKA_VTYPE_PARTITION
                         fields[count].u.i32 = partition
+                        count += 1
+                    }
+                    if let timestamp = record.timestamp {
+                        fields[count].vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                        fields[count].u.i64 = timestamp
                         count += 1
                     }
                     guard let error = rd_kafka_produceva(handle, fields, count) else { return RD_KAFKA_RESP_ERR_NO_ERROR }

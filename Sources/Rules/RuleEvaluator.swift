@@ -42,14 +42,25 @@ public final class RuleEvaluator {
     /// The allocation-free path: calls `emit` for each alert (alerts are rare; events are not).
     public func evaluate(_ bytes: UnsafeRawBufferPointer, cluster: String, origin: Alert.Origin?,
                          emit: (Alert) -> Void) throws {
+        try evaluate(bytes, cluster: cluster, origin: origin, within: nil, emit: emit)
+    }
+
+    /// As `evaluate(_:cluster:origin:emit:)`, for events whose time (stageTimestamp, ns since the epoch) lies in
+    /// `window` only: an event outside it gets no alerts and the answer false. Replay selects its time range
+    /// this way, with the one parse that evaluation needs anyway. A nil window takes every event.
+    @discardableResult
+    public func evaluate(_ bytes: UnsafeRawBufferPointer, cluster: String, origin: Alert.Origin?,
+                         within window: Range<Int64>?, emit: (Alert) -> Void) throws -> Bool {
         do {
             try context.load(bytes)
         } catch let error as JSONParseError {
             throw EventRejection(reason: "not JSON: \(error.description)")
         }
         try validate()
+        if let window, let time = context.eventTime, !window.contains(time) { return false }
         context.cluster = cluster.isEmpty ? .empty : clusterConstant(cluster).view
         try run(cluster: cluster, origin: origin, emit: emit)
+        return true
     }
 
     /// Cluster names as stable bytes for ka.cluster.name; there are few clusters.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Kafka
+import Pipeline
 
 struct KafkaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +36,8 @@ struct KafkaDevCommand: ParsableCommand {
 
     func run() throws {
         let cluster = try MockKafkaCluster(brokers: brokers)
-        for topic in PipelineTopics().all {
+        // The pipeline's topics, and the one replays write to by default.
+        for topic in PipelineTopics().all + [ReplayTarget.defaultTopic] {
             try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(3, brokers))
         }
         // Written straight to the descriptor: whoever started us is waiting for this line.

@@ -15,6 +15,8 @@ public struct BatchOutcome: Sendable {
     /// The version of the rules that evaluated the batch (`RuleSet.version`).
     public let rulesVersion: String
     public var evaluationNanoseconds: UInt64 = 0
+    /// Audit events left out because their time was outside the window asked for (replay's range).
+    public var outsideWindow = 0
 
     public init(rulesVersion: String) {
         self.rulesVersion = rulesVersion
@@ -42,18 +44,21 @@ public final class BatchEvaluator {
         evaluator = ruleSet.makeEvaluator(hostname: hostname)
     }
 
-    public func evaluate(_ batch: RawBatch) -> BatchOutcome {
+    /// Evaluates every event of the batch; with a `window` (ns since the epoch), only the audit events whose
+    /// stageTimestamp lies in it (the others are counted in `outsideWindow`).
+    public func evaluate(_ batch: RawBatch, within window: Range<Int64>? = nil) -> BatchOutcome {
         let start = DispatchTime.now().uptimeNanoseconds
         var outcome = BatchOutcome(rulesVersion: ruleSet.version)
         let topic = batch.partition.topic, partition = batch.partition.partition
         for index in 0..<batch.count {
             let origin = Alert.Origin(topic: topic, partition: partition, offset: batch.events[index].offset)
             do {
-                try batch.withValue(of: index) { bytes in
-                    try evaluator.evaluate(bytes, cluster: batch.cluster(of: index), origin: origin) { alert in
+                let inWindow = try batch.withValue(of: index) { bytes in
+                    try evaluator.evaluate(bytes, cluster: batch.cluster(of: index), origin: origin, within: window) { alert in
                         outcome.items.append(.alert(alert, json: Array(AlertEncoder.json(alert).utf8), event: index))
                     }
                 }
+                if !inWindow { outcome.outsideWindow += 1 }
             } catch let rejection as EventRejection {
                 outcome.items.append(.reject(event: index, reason: rejection.reason))
             } catch {

@@ -11,7 +11,9 @@ WORKDIR /src
 # Dependencies first, so that source changes do not fetch them again.
 COPY Package.swift ./
 RUN swift package resolve
+# Tests too: SwiftPM checks that every target of Package.swift has its directory, even when building one product.
 COPY Sources ./Sources
+COPY Tests ./Tests
 RUN swift build -c release --product auditpipe --static-swift-stdlib \
  && install -D .build/release/auditpipe /out/auditpipe
 

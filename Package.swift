@@ -96,6 +96,7 @@ let package = Package(
             dependencies: [
                 "Rules", "AuditModel", "Kafka", "Pipeline", "Outputs", "Settings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -194,8 +195,9 @@ let package = Package(
         .testTarget(
             name: "AuditpipeCLITests",
             dependencies: [
-                "auditpipe", "TestSupport", "Kafka", "Workload",
+                "auditpipe", "TestSupport", "Kafka", "Workload", "Pipeline", "Settings", "Rules", "Outputs",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

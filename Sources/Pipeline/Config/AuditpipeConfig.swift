@@ -15,7 +15,7 @@ public struct AuditpipeConfig: Decodable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case kafka, topics, ingress, engine, sink, logLevel
     }
 
@@ -49,7 +49,7 @@ public struct KafkaSettings: Decodable, Sendable {
         self.settings = settings
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case brokers, settings
     }
 
@@ -69,7 +69,7 @@ public struct KafkaSettings: Decodable, Sendable {
 struct TopicSettings: Decodable {
     var topics = PipelineTopics()
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case raw, alerts, rejects, deadLetters
     }
 

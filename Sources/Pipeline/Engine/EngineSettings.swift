@@ -61,7 +61,7 @@ public struct EngineSettings: Decodable, Sendable {
         "linger.ms": "5",
     ]
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case rules, ruleMatching, metricsListen, consumerGroup, batchMaxEvents, batchMaxWait, workers
         case maxInFlightBatches, maxInFlightBytes, commitInterval, revokeTimeout, shutdownTimeout
         case rulesWatchInterval, lagInterval

@@ -29,7 +29,7 @@ public struct IngressSettings: Decodable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, tls, auth, defaultCluster, maxBodySize, maxInflightBytes, maxEventSize, produceTimeout, retryAfter,
              idleTimeout
     }
@@ -90,7 +90,7 @@ public struct IngressTLSSettings: Decodable, Sendable, Equatable {
         self.clientAuth = clientAuth
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case certFile, keyFile, caFile, clientAuth
     }
 
@@ -128,7 +128,7 @@ public struct IngressAuthSettings: Decodable, Sendable, Equatable {
 
     public var isEnabled: Bool { tokensFile != nil || clientCert }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case tokensFile, clientCert
     }
 

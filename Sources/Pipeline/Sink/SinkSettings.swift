@@ -11,7 +11,7 @@ public struct SinkSettings: Decodable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case outputs, metricsListen
     }
 

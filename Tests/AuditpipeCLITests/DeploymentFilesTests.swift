@@ -62,6 +62,7 @@ import Yams
             #expect(service["image"] as? String == "\(Self.image):latest", "\(stage)")
             #expect(service["build"] as? String == ".", "\(stage) builds this repository's Dockerfile")
             #expect(service["command"] as? [String] == [stage])
+            #expect(try CLIRunner.run([stage, "--help"]).status == 0, "the binary has no subcommand \(stage)")
             let environment = try #require(service["environment"] as? [String: Any])
             let mounts = try compose.mounts(of: stage)
             // The config file it reads is the repository's production config, mounted read-only.

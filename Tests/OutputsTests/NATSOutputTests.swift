@@ -191,10 +191,10 @@ import Testing
     static func tlsSubscriber(_ server: NATSServerProcess, caFile: String) async throws -> (NATSConnection, AsyncStream<NATSMessage>) {
         var tls = TLSSettings()
         tls.caFile = caFile
-        let options = try NATSConnectionOptions(name: "test-subscriber", auth: .none, tls: tls, output: "test-subscriber", timeout: .seconds(10),
+        let options = try NATSConnectionOptions(name: "test-subscriber", auth: .none, tls: tls, output: "test-subscriber", timeout: .seconds(30),
                                             eventLoopGroup: OutputTestSupport.context.eventLoopGroup)
         let connection = try await NATSConnection.connect(to: NATSServerAddress(host: "127.0.0.1", port: server.port), options: options)
-        return (connection, try await connection.subscribe(to: ">", timeout: .seconds(10)))
+        return (connection, try await connection.subscribe(to: ">", timeout: .seconds(30)))
     }
 }
 

@@ -47,10 +47,10 @@ final class NATSServerProcess: @unchecked Sendable {
 
     /// A subscriber of our own client on `subject`, connected before anything is published.
     func subscribe(_ subject: String, auth: NATSAuth = .none) async throws -> (NATSConnection, AsyncStream<NATSMessage>) {
-        let options = try NATSConnectionOptions(name: "test-subscriber", auth: auth, tls: TLSSettings(), output: "test-subscriber", timeout: .seconds(10),
+        let options = try NATSConnectionOptions(name: "test-subscriber", auth: auth, tls: TLSSettings(), output: "test-subscriber", timeout: .seconds(30),
                                             eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         let connection = try await NATSConnection.connect(to: NATSServerAddress(host: "127.0.0.1", port: port), options: options)
-        return (connection, try await connection.subscribe(to: subject, timeout: .seconds(10)))
+        return (connection, try await connection.subscribe(to: subject, timeout: .seconds(30)))
     }
 
     struct ServerDidNotStart: Error, CustomStringConvertible {

@@ -10,7 +10,7 @@ PIP_PACKAGES += grpc=grpcio grpc_tools=grpcio-tools
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release test bench clean
+.PHONY: deps build release test bench run clean
 
 # Installs the Debian and Python packages that are missing (and only those).
 deps:
@@ -37,6 +37,18 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product auditpipe
 
+# make run: the whole pipeline in one process (embedded Kafka, the project's rules, alerts on this terminal), fed the
+# built-in sample through the real webhook once the ingress is ready. Ctrl-C stops auditpipe gracefully (the trap
+# forwards it as SIGTERM and waits), leaving no process behind.
+RUN_RULES ?= rules/auditpipe_rules.yaml
+RUN_LISTEN ?= 127.0.0.1:8765
+run: release
+	@.build/release/auditpipe run $(foreach f,$(RUN_RULES),--rules $(f)) --listen $(RUN_LISTEN) & pid=$$!; \
+	trap 'kill -TERM $$pid 2>/dev/null; wait $$pid; exit 0' INT TERM; \
+	.build/release/auditpipe loadgen --sample --url http://$(RUN_LISTEN) --wait-ready 60s --report-every 0 >&2 \
+		&& echo "make run: the sample went through the webhook; alerts above. POST more to http://$(RUN_LISTEN)/k8s-audit/<cluster>; Ctrl-C stops." >&2; \
+	wait $$pid
+
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -48,11 +60,13 @@ bench: deps
 	$(SWIFT) build -c release --product EngineBench
 	$(SWIFT) build -c release --product IngressBench
 	$(SWIFT) build -c release --product GRPCOutputBench
+	$(SWIFT) build -c release --product PipelineBench
 	.build/release/AuditpipeBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
 	.build/release/IngressBench
 	.build/release/SinkBench
 	.build/release/EngineBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
 	.build/release/GRPCOutputBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
+	.build/release/PipelineBench --falco-rules ../shared/falco/k8s_audit_rules.yaml
 
 clean:
 	rm -rf .build

@@ -72,11 +72,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The stages (ingress, engine, sink, replay), their configuration and observability.
+        // The stages (ingress, engine, sink, replay), their configuration and observability; all stages in one
+        // process (auditpipe run); the load generator.
         .target(
             name: "Pipeline",
             dependencies: [
-                "Kafka", "AuditModel", "Rules", "Outputs", "Settings", "Yams", "CZlib",
+                "Kafka", "AuditModel", "Rules", "Outputs", "Settings", "Yams", "CZlib", "Workload",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -109,8 +111,15 @@ let package = Package(
             name: "IngressBench",
             dependencies: [
                 "Pipeline", "Kafka", "Settings", "Workload",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // make bench: the whole pipeline end to end (loadgen → ingress → engine → alerts topic), as auditpipe run.
+        .executableTarget(
+            name: "PipelineBench",
+            dependencies: [
+                "Pipeline", "Kafka", "Rules", "Settings", "Workload",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

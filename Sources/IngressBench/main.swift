@@ -1,8 +1,6 @@
-import AsyncHTTPClient
 import Foundation
 import Kafka
 import Logging
-import NIOCore
 import Pipeline
 import ServiceLifecycle
 import Settings
@@ -36,113 +34,27 @@ struct BenchOptions {
     }
 }
 
-/// What one load phase measured.
-struct PhaseResult {
-    let requests: Int
-    let events: Int
-    let bytes: Int
-    let elapsed: Duration
-    let latencies: [Duration]
-    let failures: [Int: Int]
+func formatted(_ value: Double) -> String { LoadReport.rate(value) }
 
-    var seconds: Double { Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18 }
-    var eventsPerSecond: Double { Double(events) / seconds }
-    var megabytesPerSecond: Double { Double(bytes) / seconds / 1e6 }
-
-    func percentile(_ fraction: Double) -> Duration {
-        guard !latencies.isEmpty else { return .zero }
-        let sorted = latencies.sorted()
-        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
-    }
+/// One load phase through the shared load generator (`auditpipe loadgen`'s): `connections` keep-alive connections
+/// posting EventLists for `seconds`, as fast as answered or at `rate` events/s.
+func load(url: String, events: LoadEvents, connections: Int, batch: Int, seconds: Int,
+          rate: Double?) async -> LoadStatistics.Snapshot {
+    var plan = LoadPlan(url: url, clusters: ["bench"])
+    plan.batchSize = batch
+    plan.connections = connections
+    plan.rate = rate
+    plan.duration = .seconds(seconds)
+    return await WebhookLoad(plan: plan, events: events).run()
 }
 
-/// Collected by the connections' tasks.
-final class Recorder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var latencies: [Duration] = []
-    private var events = 0, bytes = 0, requests = 0
-    private var failures: [Int: Int] = [:]
-
-    func record(status: Int, latency: Duration, events: Int, bytes: Int) {
-        lock.withLock {
-            requests += 1
-            guard status == 200 else {
-                failures[status, default: 0] += 1
-                return
-            }
-            latencies.append(latency)
-            self.events += events
-            self.bytes += bytes
-        }
-    }
-
-    func result(elapsed: Duration) -> PhaseResult {
-        lock.withLock {
-            PhaseResult(requests: requests, events: events, bytes: bytes, elapsed: elapsed, latencies: latencies,
-                        failures: failures)
-        }
-    }
-}
-
-func milliseconds(_ duration: Duration) -> String {
-    let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-    return String(format: "%.1f ms", ms)
-}
-
-func formatted(_ value: Double) -> String {
-    let number = NumberFormatter()
-    number.numberStyle = .decimal
-    number.maximumFractionDigits = 0
-    return number.string(from: NSNumber(value: value)) ?? "\(Int(value))"
-}
-
-/// One load phase: `connections` loops posting bodies in turn, until `seconds` passed. With `interval`, each
-/// connection starts a request every `interval` (open loop at a fixed rate) instead of as soon as the last answered.
-func load(client: HTTPClient, url: String, bodies: [(ByteBuffer, Int)], connections: Int, seconds: Int,
-          interval: Duration?) async -> PhaseResult {
-    let recorder = Recorder()
-    let started = ContinuousClock.now
-    let deadline = started + .seconds(seconds)
-    await withTaskGroup(of: Void.self) { group in
-        for connection in 0..<connections {
-            group.addTask {
-                var index = connection
-                // Spread the starts of a fixed-rate phase over one interval.
-                var next = started + (interval.map { $0 * Double(connection) / Double(connections) } ?? .zero)
-                while ContinuousClock.now < deadline {
-                    if let interval {
-                        try? await Task.sleep(until: next, clock: .continuous)
-                        next += interval
-                    }
-                    let (body, events) = bodies[index % bodies.count]
-                    index += connections
-                    var request = HTTPClientRequest(url: url)
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(body)
-                    let sent = ContinuousClock.now
-                    var status = 0
-                    do {
-                        let response = try await client.execute(request, timeout: .seconds(60))
-                        _ = try await response.body.collect(upTo: 1 << 20)
-                        status = Int(response.status.code)
-                    } catch {
-                        status = -1
-                    }
-                    recorder.record(status: status, latency: ContinuousClock.now - sent, events: events,
-                                    bytes: body.readableBytes)
-                }
-            }
-        }
-    }
-    return recorder.result(elapsed: ContinuousClock.now - started)
-}
-
-func report(_ name: String, _ result: PhaseResult) {
-    var line = "\(name): \(formatted(result.eventsPerSecond)) events/s, \(String(format: "%.1f", result.megabytesPerSecond)) MB/s, "
-        + "\(formatted(Double(result.requests) / result.seconds)) requests/s; latency p50 \(milliseconds(result.percentile(0.5))), "
-        + "p99 \(milliseconds(result.percentile(0.99))), max \(milliseconds(result.percentile(1.0)))"
-    if !result.failures.isEmpty { line += "; not 200: \(result.failures.sorted { $0.key < $1.key })" }
+func report(_ name: String, _ result: LoadStatistics.Snapshot) {
+    var line = "\(name): \(formatted(result.acknowledgedPerSecond)) events/s, "
+        + "\(String(format: "%.1f", Double(result.bytesSent) / result.seconds / 1e6)) MB/s, "
+        + "\(formatted(Double(result.requestsAcknowledged) / result.seconds)) requests/s; latency p50 "
+        + "\(LoadReport.milliseconds(result.percentile(0.5))), p99 \(LoadReport.milliseconds(result.percentile(0.99))), "
+        + "max \(LoadReport.milliseconds(result.percentile(1.0)))"
+    if !result.refused.isEmpty { line += "; not 200: \(result.refused.sorted { $0.key < $1.key })" }
     print(line)
 }
 
@@ -179,24 +91,12 @@ let options = BenchOptions(arguments: CommandLine.arguments)
 var logger = Logger(label: "ingress-bench")
 logger.logLevel = .error
 
-let cluster = try MockKafkaCluster(brokers: options.brokers)
-for topic in PipelineTopics().all {
-    try cluster.createTopic(topic, partitions: options.partitions, replicationFactor: min(3, options.brokers))
-}
+let cluster = try MockKafkaCluster(brokers: options.brokers, topics: PipelineTopics(), partitions: options.partitions)
 
 var generator = CorpusGenerator(seed: 42)
 let requestCount = 50
 let events = generator.events(options.eventsPerRequest * requestCount)
-let bodies: [(ByteBuffer, Int)] = (0..<requestCount).map { index in
-    let items = events[(index * options.eventsPerRequest)..<((index + 1) * options.eventsPerRequest)]
-    var body = Array(#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":["#.utf8)
-    for (position, item) in items.enumerated() {
-        if position > 0 { body.append(UInt8(ascii: ",")) }
-        body += item
-    }
-    body += Array("]}".utf8)
-    return (ByteBuffer(bytes: body), items.count)
-}
+let loadEvents = LoadEvents(templates: events.compactMap(EventTemplate.init))
 let averageEvent = events.reduce(0) { $0 + $1.count } / events.count
 
 var settings = IngressSettings()
@@ -207,34 +107,29 @@ let server = try IngressServer(settings: settings, kafka: KafkaSettings(brokers:
 let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
 let running = Task { try await group.run() }
 guard let port = await server.port() else { fatalError("the ingress did not start") }
-let url = "http://127.0.0.1:\(port)/k8s-audit/bench"
-
-var clientConfiguration = HTTPClient.Configuration()
-clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.connections)
-let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+let url = "http://127.0.0.1:\(port)"
 
 print("""
     ingress bench: \(options.connections) keep-alive connections, EventLists of \(options.eventsPerRequest) events \
-    (\(averageEvent) bytes on average, \(bodies[0].0.readableBytes / 1024) KiB a request), \(options.brokers) mock \
+    (\(averageEvent) bytes on average, \(averageEvent * options.eventsPerRequest / 1024) KiB a request), \(options.brokers) mock \
     brokers, \(options.partitions) partitions, \(ProcessInfo.processInfo.activeProcessorCount) cores shared with the \
     cluster and the client
     """)
 // Warm-up: connections open, the producer knows the cluster.
-_ = await load(client: client, url: url, bodies: bodies, connections: options.connections, seconds: 2, interval: nil)
-let full = await load(client: client, url: url, bodies: bodies, connections: options.connections,
-                      seconds: options.seconds, interval: nil)
+_ = await load(url: url, events: loadEvents, connections: options.connections, batch: options.eventsPerRequest, seconds: 2,
+               rate: nil)
+let full = await load(url: url, events: loadEvents, connections: options.connections, batch: options.eventsPerRequest,
+                      seconds: options.seconds, rate: nil)
 report("full load", full)
-let halfRate = full.eventsPerSecond / 2
-let perConnection = Double(options.eventsPerRequest) * Double(options.connections) / halfRate
-let half = await load(client: client, url: url, bodies: bodies, connections: options.connections,
-                      seconds: options.seconds, interval: .seconds(perConnection))
+let halfRate = full.acknowledgedPerSecond / 2
+let half = await load(url: url, events: loadEvents, connections: options.connections, batch: options.eventsPerRequest,
+                      seconds: options.seconds, rate: halfRate)
 report("half load (\(formatted(halfRate)) events/s offered)", half)
-try await client.shutdown().get()
 await group.triggerGracefulShutdown()
 try await running.value
 
 // kcat: as many events as the ingress took in the full-load phase (at least 100,000), keyed alike.
-let baselineCount = max(100_000, min(full.events, 400_000))
+let baselineCount = max(100_000, min(full.eventsAcknowledged, 400_000))
 var baselineEvents: [[UInt8]] = []
 baselineEvents.reserveCapacity(baselineCount)
 while baselineEvents.count < baselineCount { baselineEvents += events.prefix(baselineCount - baselineEvents.count) }
@@ -246,7 +141,7 @@ if let baseline = try kcatBaseline(bootstrap: cluster.bootstrapServers, events: 
     let rate = Double(baseline.events) / baseline.seconds
     print("kcat -P, same events and cluster: \(formatted(rate)) events/s, "
         + "\(String(format: "%.1f", rate * Double(averageEvent) / 1e6)) MB/s (\(formatted(Double(baseline.events))) events)")
-    print("ingress / kcat: \(String(format: "%.2f", full.eventsPerSecond / rate))")
+    print("ingress / kcat: \(String(format: "%.2f", full.acknowledgedPerSecond / rate))")
 } else {
     print("kcat: not installed or failed (make deps installs it)")
 }

@@ -26,6 +26,15 @@ public final class MockKafkaCluster: @unchecked Sendable {
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
     }
 
+    /// A cluster with the pipeline's topics created (`auditpipe kafka dev`, `auditpipe run`, the benchmarks),
+    /// each with `partitions` partitions and replicated on up to three brokers.
+    public convenience init(brokers: Int, topics: PipelineTopics, partitions: Int) throws {
+        try self.init(brokers: brokers)
+        for topic in topics.all {
+            try createTopic(topic, partitions: partitions, replicationFactor: min(3, brokers))
+        }
+    }
+
     deinit {
         rd_kafka_mock_cluster_destroy(cluster)
         rd_kafka_destroy(owner)

@@ -3,7 +3,8 @@ import Rules
 import Settings
 
 /// Falco's stdout output: each alert on a line of standard output, as Falco prints it
-/// (`format: text`, the alert's output line) or as its JSON (`format: json`).
+/// (`format: text`, the alert's output line), as its JSON (`format: json`), or as a line for people
+/// (`format: pretty`: time, priority, rule, cluster, message).
 public struct StdoutOutput: AlertOutput {
     public typealias Format = AlertLineFormat
 

@@ -1,31 +1,80 @@
-/// Realistic audit events for benchmarks: the mix of a busy control plane.
+/// Realistic audit events for benchmarks and the load generator: the mix of a busy control plane.
 /// Mostly controller reads and lease renewals, kubelet status patches and
 /// event writes, some humans creating pods with full specs, and a small share
 /// of attacks that rules catch. Deterministic for a given seed.
 public struct CorpusGenerator {
-    private var random: SplitMix64
+    /// The kinds of events the generator writes.
+    public enum Kind: CaseIterable, Sendable {
+        /// Controllers' get/list/watch (40% of the mix).
+        case controllerRead
+        /// Kubelets renewing their node leases, with the Lease in the request.
+        case leaseRenewal
+        /// Kubelets patching their node's status conditions.
+        case nodeStatusPatch
+        /// Kubelets writing Events.
+        case eventCreate
+        /// A person creating a pod with kubectl, the full spec in the request.
+        case podCreate
+        /// An attack: a privileged pod mounting the host's root, sharing its PID and network namespaces.
+        case privilegedPodCreate
+        /// An attack: an exec session into a running pod.
+        case execIntoPod
+        /// Secrets read with kubectl (by an intruder or by an admin).
+        case secretRead
+        /// An attack: a user bound to cluster-admin.
+        case clusterAdminBinding
+    }
 
-    public init(seed: UInt64) {
+    /// The first event's stageTimestamp when none is given: 2026-11-26T10:00:00Z.
+    public static let defaultStart: Int64 = 1_795_687_200_000_000_000
+
+    private var random: SplitMix64
+    private let start: Int64
+
+    /// - Parameter start: the stageTimestamp of event number 0 (ns since the epoch); event n is n ms later.
+    public init(seed: UInt64, start: Int64 = CorpusGenerator.defaultStart) {
         random = SplitMix64(seed: seed)
+        self.start = start
     }
 
     public mutating func events(_ count: Int) -> [[UInt8]] {
         (0..<count).map { Array(event(number: $0).utf8) }
     }
 
+    /// An event of the mix, its kind drawn at random.
     public mutating func event(number: Int) -> String {
-        let roll = random.next() % 1000
+        event(Self.kind(roll: random.next() % 1000), number: number)
+    }
+
+    /// An event of the given kind.
+    public mutating func event(_ kind: Kind, number: Int) -> String {
         let auditID = uuid()
-        let nanos = 1_795_687_200_000_000_000 + Int64(number) * 1_000_000
+        let nanos = start + Int64(number) * 1_000_000
+        switch kind {
+        case .controllerRead: return controllerRead(auditID, nanos)
+        case .leaseRenewal: return leaseUpdate(auditID, nanos)
+        case .nodeStatusPatch: return nodeStatusPatch(auditID, nanos)
+        case .eventCreate: return eventCreate(auditID, nanos)
+        case .podCreate: return podCreate(auditID, nanos, malicious: false)
+        case .privilegedPodCreate: return podCreate(auditID, nanos, malicious: true)
+        case .execIntoPod: return execIntoPod(auditID, nanos)
+        case .secretRead: return secretRead(auditID, nanos)
+        case .clusterAdminBinding: return clusterAdminBinding(auditID, nanos)
+        }
+    }
+
+    /// The mix, per mille: attacks are 3.4% of it (a busy cluster under attack, so that rules have work).
+    static func kind(roll: UInt64) -> Kind {
         switch roll {
-        case 0..<400: return controllerRead(auditID, nanos)
-        case 400..<650: return leaseUpdate(auditID, nanos)
-        case 650..<800: return nodeStatusPatch(auditID, nanos)
-        case 800..<900: return eventCreate(auditID, nanos)
-        case 900..<970: return podCreate(auditID, nanos, malicious: false)
-        case 970..<985: return podCreate(auditID, nanos, malicious: true)
-        case 985..<993: return execIntoPod(auditID, nanos)
-        default: return secretRead(auditID, nanos)
+        case 0..<400: .controllerRead
+        case 400..<650: .leaseRenewal
+        case 650..<800: .nodeStatusPatch
+        case 800..<900: .eventCreate
+        case 900..<970: .podCreate
+        case 970..<985: .privilegedPodCreate
+        case 985..<993: .execIntoPod
+        case 993..<997: .secretRead
+        default: .clusterAdminBinding
         }
     }
 
@@ -139,6 +188,26 @@ public struct CorpusGenerator {
                         objectRef: objectRef("secrets", namespace, secret), code: 200, level: "Metadata", extra: "")
     }
 
+    private mutating func clusterAdminBinding(_ id: String, _ nanos: Int64) -> String {
+        let name = "ops-\(random.next() % 9000)-admin"
+        let subject = pick(["mallory@example.com", "system:serviceaccount:web:default"])
+        let kind = subject.hasPrefix("system:serviceaccount:") ? "ServiceAccount" : "User"
+        let subjectName = kind == "User" ? subject : "default"
+        let namespace = kind == "User" ? "" : ",\"namespace\":\"web\""
+        let binding = """
+            "requestObject":{"kind":"ClusterRoleBinding","apiVersion":"rbac.authorization.k8s.io/v1",\
+            "metadata":{"name":"\(name)"},"subjects":[{"kind":"\(kind)","name":"\(subjectName)"\(namespace)}],\
+            "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"cluster-admin"}},\
+            "responseObject":{"metadata":{"name":"\(name)"}},
+            """
+        return envelope(id: id, nanos: nanos, stage: "ResponseComplete", verb: "create",
+                        uri: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?fieldManager=kubectl-create",
+                        user: "mallory@example.com", groups: ["system:authenticated"],
+                        agent: "kubectl/v1.30.2 (linux/amd64) kubernetes/3c1d0e7",
+                        objectRef: objectRef("clusterrolebindings", nil, name, group: "rbac.authorization.k8s.io"),
+                        code: 201, level: "RequestResponse", extra: binding)
+    }
+
     // MARK: - Pieces
 
     private mutating func envelope(id: String, nanos: Int64, stage: String, verb: String, uri: String, user: String,
@@ -167,16 +236,7 @@ public struct CorpusGenerator {
         return "\"objectRef\":{\(fields.joined(separator: ","))},"
     }
 
-    private func timestamp(_ nanos: Int64) -> String {
-        let seconds = nanos / 1_000_000_000
-        let micros = (nanos % 1_000_000_000) / 1000
-        let secondOfDay = seconds % 86400
-        let micro = String(micros)
-        return "2026-11-26T\(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60)):\(two(secondOfDay % 60))."
-            + String(repeating: "0", count: 6 - micro.count) + micro + "Z"
-    }
-
-    private func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    private func timestamp(_ nanos: Int64) -> String { AuditTimestamp.microseconds(nanos) }
 
     private mutating func uuid() -> String {
         let a = random.next(), b = random.next()

@@ -7,7 +7,7 @@ struct Auditpipe: AsyncParsableCommand {
         commandName: "auditpipe",
         abstract: "Kubernetes audit events through Kafka to security alerts, with Falco's rules.",
         subcommands: [CheckCommand.self, RulesCommand.self, KafkaCommand.self, IngressCommand.self, EngineCommand.self,
-                      SinkCommand.self, ReplayCommand.self, ProbeCommand.self]
+                      SinkCommand.self, ReplayCommand.self, ProbeCommand.self, RunCommand.self, LoadgenCommand.self]
     )
 
     /// Usage errors exit with 2 (DESIGN.md's contract), not ArgumentParser's 64.

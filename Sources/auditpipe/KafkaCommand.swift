@@ -35,11 +35,9 @@ struct KafkaDevCommand: ParsableCommand {
     }
 
     func run() throws {
-        let cluster = try MockKafkaCluster(brokers: brokers)
-        // The pipeline's topics, and the one replays write to by default.
-        for topic in PipelineTopics().all + [ReplayTarget.defaultTopic] {
-            try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(3, brokers))
-        }
+        let cluster = try MockKafkaCluster(brokers: brokers, topics: PipelineTopics(), partitions: partitions)
+        // The one replays write to by default, too.
+        try cluster.createTopic(ReplayTarget.defaultTopic, partitions: partitions, replicationFactor: min(3, brokers))
         // Written straight to the descriptor: whoever started us is waiting for this line.
         let line = Array("bootstrap: \(cluster.bootstrapServers)\n".utf8)
         _ = line.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }

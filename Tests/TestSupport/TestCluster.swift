@@ -10,9 +10,9 @@ public final class TestCluster: @unchecked Sendable {
 
     public init(brokers: Int = 3, partitions: Int = 24, topics: PipelineTopics = PipelineTopics(),
                 extraTopics: [String] = []) throws {
-        cluster = try MockKafkaCluster(brokers: brokers)
+        cluster = try MockKafkaCluster(brokers: brokers, topics: topics, partitions: partitions)
         self.topics = topics
-        for topic in topics.all + extraTopics {
+        for topic in extraTopics {
             try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(3, brokers))
         }
     }

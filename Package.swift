@@ -104,7 +104,7 @@ let package = Package(
             ]
         ),
         // Realistic audit events (a busy control plane with a few attacks) for benchmarks and the load generator.
-        .target(name: "Workload"),
+        .target(name: "Workload", dependencies: ["AuditModel"]),
         .executableTarget(name: "AuditpipeBench", dependencies: ["Rules", "AuditModel", "Workload"]),
         // The ingress against an in-process dev cluster, and kcat for scale (make bench).
         .executableTarget(

@@ -20,18 +20,11 @@ struct IngressCommand: AsyncParsableCommand {
 
     @OptionGroup var stage: StageOptions
 
-    @Option(help: "host:port to listen on (default from the config file, else 0.0.0.0:8765).")
-    var listen: String?
-
-    func validate() throws {
-        if let listen, ListenAddress(parsing: listen) == nil {
-            throw ValidationError("--listen '\(listen)' is not host:port (example: 0.0.0.0:8765)")
-        }
-    }
+    @OptionGroup var listen: ListenOption
 
     func run() async throws {
         var config = try stage.resolve()
-        if let listen, let address = ListenAddress(parsing: listen) { config.ingress.listen = address }
+        if let address = listen.address { config.ingress.listen = address }
         guard !config.kafka.brokers.isEmpty else {
             StandardError.print("auditpipe ingress: no Kafka brokers: give --brokers, AUDITPIPE_BROKERS or kafka.brokers")
             throw ExitCode(2)

@@ -31,19 +31,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A rules file; repeat to load several, in order (replaces the config's engine.rules).")
     var rules: [String] = []
 
-    @Option(help: "host:port for the ingress (default from the config file, else 0.0.0.0:8765).")
-    var listen: String?
-
-    func validate() throws {
-        if let listen, ListenAddress(parsing: listen) == nil {
-            throw ValidationError("--listen '\(listen)' is not host:port (example: 0.0.0.0:8765)")
-        }
-    }
+    @OptionGroup var listen: ListenOption
 
     func run() async throws {
         var config = try stage.resolve()
         if !rules.isEmpty { config.engine.rules = rules }
-        if let listen, let address = ListenAddress(parsing: listen) { config.ingress.listen = address }
+        if let address = listen.address { config.ingress.listen = address }
         guard !config.engine.rules.isEmpty else {
             StandardError.print("auditpipe run: no rules: give --rules FILE (or engine.rules in the config file)")
             throw ExitCode(2)

@@ -52,6 +52,9 @@ struct RunCommand: AsyncParsableCommand {
         if config.kafka.brokers.isEmpty {
             let cluster = try MockKafkaCluster(brokers: Self.embeddedBrokers, topics: config.topics,
                                                partitions: Self.embeddedPartitions)
+            // As `auditpipe kafka dev`: `auditpipe replay --brokers <these>` can write to its default topic.
+            try cluster.createTopic(ReplayTarget.defaultTopic, partitions: Self.embeddedPartitions,
+                                    replicationFactor: Self.embeddedBrokers)
             config.kafka.brokers = cluster.bootstrapServers
             embedded = cluster
             StandardError.print("""

@@ -10,9 +10,9 @@ public final class TestCluster: @unchecked Sendable {
 
     public init(brokers: Int = 3, partitions: Int = 24, topics: PipelineTopics = PipelineTopics(),
                 extraTopics: [String] = []) throws {
-        cluster = try MockKafkaCluster(brokers: brokers, topics: topics, partitions: partitions)
+        cluster = try MockKafkaCluster(brokers: brokers)
         self.topics = topics
-        for topic in extraTopics {
+        for topic in topics.all + extraTopics {
             try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(3, brokers))
         }
     }

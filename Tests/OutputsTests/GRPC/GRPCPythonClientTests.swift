@@ -19,11 +19,12 @@ import TestSupport
         static let protoDirectory = RepositoryPaths.packageRoot.appendingPathComponent("proto/falco").path
 
         init(_ address: GRPCListenAddress, mode: String, count: Int = 0, certificates: TestCertificates? = nil,
-             clientCertificate: Bool = true) throws {
+             clientCertificate: Bool = true, failFast: Bool = false) throws {
             workDirectory = try TemporaryDirectory()
             var arguments = [Self.script, "--proto-dir", Self.protoDirectory, "--work-dir", workDirectory.path,
                              "--target", address.description, "--mode", mode, "--count", "\(count)",
                              "--timeout", "\(grpcPatience.components.seconds)"]
+            if failFast { arguments.append("--fail-fast") }
             if let certificates {
                 arguments += ["--ca", certificates.caFile]
                 if clientCertificate { arguments += ["--cert", certificates.clientCertFile, "--key", certificates.clientKeyFile] }
@@ -86,7 +87,8 @@ import TestSupport
         let output = try environment.output(tls: certificates.serverTLS(mutual: true))
         try await output.deliver(try GRPCTestAlerts.numbered(3))
 
-        let refused = try await PythonClient(output.address, mode: "get", certificates: certificates, clientCertificate: false).finish()
+        let refused = try await PythonClient(output.address, mode: "get", certificates: certificates, clientCertificate: false,
+                                                failFast: true).finish()
         #expect(refused.end.hasPrefix("END UNAVAILABLE"), "\(refused.end)")
         #expect(refused.alerts.isEmpty)
         #expect(output.backlogCount == 3)

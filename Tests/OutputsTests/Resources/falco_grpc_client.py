@@ -76,6 +76,10 @@ def main():
     parser.add_argument("--cert")
     parser.add_argument("--key")
     parser.add_argument("--timeout", type=float, default=60)
+    # By default a call waits (up to --timeout) for the channel to connect, retrying failed attempts: on a
+    # loaded machine one attempt can time out before the server's SETTINGS frame. --fail-fast fails the call
+    # at the first failed attempt instead, to see a refusal (a TLS handshake the server rejects) as UNAVAILABLE.
+    parser.add_argument("--fail-fast", action="store_true")
     args = parser.parse_args()
 
     generate(args.proto_dir, args.work_dir)
@@ -95,9 +99,9 @@ def main():
     received = 0
     try:
         if args.mode == "get":
-            responses = stub.get(outputs_pb2.request(), timeout=args.timeout)
+            responses = stub.get(outputs_pb2.request(), timeout=args.timeout, wait_for_ready=not args.fail_fast)
         else:
-            responses = stub.sub(requests(), timeout=args.timeout)
+            responses = stub.sub(requests(), timeout=args.timeout, wait_for_ready=not args.fail_fast)
             print("SUBSCRIBED", flush=True)
         for response in responses:
             print(json.dumps(describe(response, schema_pb2), sort_keys=True), flush=True)

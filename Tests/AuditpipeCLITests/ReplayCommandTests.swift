@@ -37,6 +37,18 @@ import TestSupport
         let secretRow = try #require(lines.first { $0.hasPrefix("Secret read") })
         #expect(secretRow.contains("prod-eu") && secretRow.contains(" \(secretReads.count) "))
         #expect(!lines.contains { $0.contains("prod-us") })
+
+        // A rule change reviewed over the same range: narrowed, removed and new rules.
+        let changed = try directory.write("changed.yaml", ReplayHistory.changedRules)
+        let diff = try CLIRunner.run(["replay", "--brokers", cluster.bootstrapServers, "--rules", changed, "--diff", rules,
+                                      "--from", ReplayHistory.rfc3339(from), "--to", ReplayHistory.rfc3339(to)], timeout: 120)
+        #expect(diff.status == 0, "\(diff.stderr)")
+        let aliceReads = inRange.filter { $0.kind == .secretRead(user: "alice") }.count
+        let allReads = inRange.filter { if case .secretRead = $0.kind { true } else { false } }.count
+        let narrowed = try #require(diff.stdoutLines.first { $0.hasPrefix("Secret read") })
+        #expect(narrowed.contains(" \(allReads) ") && narrowed.contains(" \(aliceReads) ") && narrowed.hasSuffix("fires less"))
+        #expect(diff.stdoutLines.contains { $0.hasPrefix("Configmap deleted") && $0.hasSuffix("removed rule") })
+        #expect(diff.stdoutLines.contains { $0.hasPrefix("Pod listed") && $0.hasSuffix("new rule") })
     }
 
     @Test func usageRulesAndKafkaProblemsAreClearErrors() throws {

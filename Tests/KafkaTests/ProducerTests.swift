@@ -35,6 +35,24 @@ import TestSupport
         #expect(lines.allSatisfy { $0.contains("cluster=prod,source-ip=127.0.0.1") })
     }
 
+    @Test func aRecordsTimestampIsTheMessagesCreateTime() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        try cluster.createTopic("history", partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+        defer { producer.close() }
+        // Days ago, and now (no timestamp given).
+        let past: Int64 = 1_795_132_800_123
+        _ = try await producer.send(KafkaRecord(topic: "history", value: Array("old".utf8), partition: 0, timestamp: past))
+        _ = try await producer.send(KafkaRecord(topic: "history", value: Array("new".utf8), partition: 0))
+        let lines = try CommandResult.run("/usr/bin/kcat", ["-b", cluster.bootstrapServers, "-C", "-t", "history", "-o", "beginning",
+                                                            "-e", "-q", "-f", "%T %s\n", "-m", "30"]).stdoutText
+            .split(separator: "\n").map(String.init)
+        #expect(lines.first == "\(past) old")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let produced = try #require(lines.last.flatMap { Int64($0.split(separator: " ")[0]) })
+        #expect(abs(produced - now) < 600_000, "no timestamp: the time it was produced")
+    }
+
     @Test func sendReturnsTheBrokersOffset() async throws {
         let cluster = try MockKafkaCluster(brokers: 1)
         try cluster.createTopic("t", partitions: 1)

@@ -51,7 +51,9 @@ public struct ReplayReport: Sendable {
     public var tally = ReplayTally()
     /// `--diff`: the previous rule set's alerts over the same events.
     public var previousTally: ReplayTally?
+    /// The whole replay, and the reading and evaluation part of it (without connecting and planning).
     public var seconds: Double = 0
+    public var readingSeconds: Double = 0
 
     public var alerts: Int { tally.total }
 }

@@ -23,7 +23,7 @@ struct Options {
     var events = 200_000
     var seconds = 10
     var connections = 8
-    var partitions = 48
+    var partitions = 64
     var brokers = 1
 
     init(arguments: [String]) {

@@ -181,7 +181,7 @@ import Testing
 
     @Test func tlsURLRefusesAServerWithoutTLS() async throws {
         let server = try await NATSServerProcess.start()
-        let output = try #require(try OutputFixtures.make("{name: n, type: nats, url: 'tls://127.0.0.1:\(server.port)'}") as? NATSOutput)
+        let output = try #require(try OutputFixtures.make("{name: n, type: nats, url: 'tls://127.0.0.1:\(server.port)', timeout: 60s}") as? NATSOutput)
         defer { Task { await output.shutdown() } }
         let failure = try #require(await OutputTestSupport.failure { try await output.deliver([OutputAlerts.alert()]) })
         #expect(failure.kind == .permanent)

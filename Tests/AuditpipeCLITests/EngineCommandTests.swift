@@ -159,9 +159,11 @@ import Workload
         let second = try EngineProcess(cluster: cluster, rules: [rules], directory: directory, name: "second")
         #expect(await second.waitUntilAssigned())
         #expect(await first.waitUntilAssigned(times: 2))
+        await EngineProcess.waitUntilSettled([first, second])
         try await produceAndWait("shared")
         #expect(await second.child.stop() == 0)
         #expect(await first.waitUntilAssigned(times: 3))
+        await EngineProcess.waitUntilSettled([first])
         try await produceAndWait("after")
 
         let alerts = try await Self.alerts(in: cluster, covering: Set(ids))

@@ -39,6 +39,22 @@ final class EngineProcess: @unchecked Sendable {
         await eventually(within: limit) { count("partitions assigned") >= times }
     }
 
+    /// Waits until the members' rebalance logs stay unchanged for `quiet` (bounded): on a loaded machine a join can
+    /// take more than one rebalance round, and events produced between rounds may be evaluated twice on the mock
+    /// cluster (it refuses commits while a group is joining).
+    static func waitUntilSettled(_ members: [EngineProcess], quiet: Duration = .seconds(3),
+                                 within limit: Duration = .seconds(60)) async {
+        let deadline = ContinuousClock.now + limit
+        func rebalances() -> [Int] { members.map { $0.count("partitions assigned") + $0.count("partitions revoked") } }
+        var last = rebalances()
+        while ContinuousClock.now < deadline {
+            try? await Task.sleep(for: quiet)
+            let now = rebalances()
+            if now == last { return }
+            last = now
+        }
+    }
+
     /// Resident memory of the process, from /proc.
     var residentBytes: Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),

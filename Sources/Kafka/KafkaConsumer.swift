@@ -251,6 +251,24 @@ public final class KafkaConsumer: @unchecked Sendable {
         return (low, high)
     }
 
+    /// The watermarks librdkafka last learned for a partition from its fetch responses: no request, so
+    /// never blocked behind a long-polling fetch on the broker's connection (a query is, for up to
+    /// fetch.wait.max.ms per partition). nil until the partition has been fetched.
+    public func cachedWatermarks(_ partition: TopicPartition) -> (low: Int64, high: Int64)? {
+        var low: Int64 = -1, high: Int64 = -1
+        guard rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+              high >= 0 else { return nil }
+        return (low, high)
+    }
+
+    /// The next offset the application will be handed, per partition (local; a partition this member has
+    /// not yet been handed a message of is left out).
+    public func positions(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        let list = PartitionList(partitions)
+        guard list.with({ rd_kafka_position(handle, $0) }) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        return list.offsets().filter { $0.value >= 0 }
+    }
+
     /// Leaves the group (revoking partitions through the rebalance callback).
     public func close() {
         guard !closed else { return }

@@ -55,21 +55,23 @@ actor AlertConsumer {
         }
     }
 
-    /// Alerts on this member's partitions not yet delivered: high watermark minus committed offset.
+    /// Alerts on this member's partitions not yet delivered: high watermark minus the next offset to
+    /// hand over (the worker reads a batch only once the previous one is delivered, so that is the
+    /// delivered position give or take one batch). Local reads only: a watermark query would queue
+    /// behind the long-polling fetch on the broker connection and hold this thread (and the polls)
+    /// for up to fetch.wait.max.ms per partition. Partitions not fetched yet are left out.
     func lag() -> Int64? {
         guard let partitions = try? consumer.assignment(), !partitions.isEmpty else { return nil }
-        let unknown = partitions.filter { committed[$0] == nil }
-        if !unknown.isEmpty, let stored = try? consumer.committed(unknown, timeout: .seconds(2)) {
-            for (partition, offset) in stored {
-                if let offset { committed[partition] = offset }
-            }
-        }
+        let positions = consumer.positions(partitions)
         var total: Int64 = 0
+        var known = false
         for partition in partitions {
-            guard let marks = try? consumer.watermarks(partition, timeout: .seconds(2)) else { return nil }
-            total += max(0, marks.high - (committed[partition] ?? marks.low))
+            guard let marks = consumer.cachedWatermarks(partition),
+                  let next = positions[partition] ?? committed[partition] ?? (marks.low >= 0 ? marks.low : nil) else { continue }
+            total += max(0, marks.high - next)
+            known = true
         }
-        return total
+        return known ? total : nil
     }
 
     /// Leaves the group and ends the thread.

@@ -44,36 +44,70 @@ struct OutputWorker: Sendable {
             logger.critical("cannot start the output", metadata: ["error": "\(error)"])
             return
         }
-        let decoder = AlertDecoder()
         // Offsets finished but not yet committed, and everything finished (for the final commit).
         var uncommitted: [TopicPartition: Int64] = [:]
         var finished: [TopicPartition: Int64] = [:]
         var lastCommit = ContinuousClock.now
+        var next = await readBatch(size: policy.batchSize)
         while !stop.isStopped {
-            let messages: [KafkaMessage]
-            do {
-                messages = try await collectBatch(size: policy.batchSize)
-            } catch {
+            let batch: ReadBatch
+            switch next {
+            case .failure(let error):
                 logger.error("cannot read the alerts topic", metadata: ["error": "\(error)"])
                 _ = await stop.sleep(for: .seconds(1))
+                next = await readBatch(size: policy.batchSize)
+                continue
+            case .success(let read):
+                batch = read
+            }
+            if batch.messages.isEmpty {
+                // The topic went quiet: commit what is finished now.
+                await consumer.commit(uncommitted, wait: false)
+                uncommitted.removeAll(keepingCapacity: true)
+                lastCommit = .now
+                next = await readBatch(size: policy.batchSize)
                 continue
             }
-            if !messages.isEmpty {
-                let done = await policy.process(messages.map { Self.item($0, decoder: decoder) })
-                let offsets = CommitPlan.nextOffsets(messages, done: done)
-                uncommitted.merge(offsets) { _, new in new }
-                finished.merge(offsets) { _, new in new }
-                if done < messages.count { break }
+            // The next batch is read and decoded while this one is delivered: the consumer has a thread
+            // of its own, so the output's round trips and the reading overlap instead of taking turns.
+            let size = policy.batchSize
+            let upcoming = Task { await readBatch(size: size) }
+            let done = await policy.process(batch.items)
+            let offsets = CommitPlan.nextOffsets(batch.messages, done: done)
+            uncommitted.merge(offsets) { _, new in new }
+            finished.merge(offsets) { _, new in new }
+            if done < batch.messages.count {
+                // Stopped mid-batch: the prefetched batch is left uncommitted, for the next run.
+                _ = await upcoming.value
+                break
             }
             // Asynchronous commits, at most every commitInterval (and whenever the topic goes quiet), keep
             // one-alert outputs from sending a commit per alert; the synchronous commit at the end seals them.
-            if !uncommitted.isEmpty, messages.isEmpty || ContinuousClock.now - lastCommit >= Self.commitInterval {
+            if !uncommitted.isEmpty, ContinuousClock.now - lastCommit >= Self.commitInterval {
                 await consumer.commit(uncommitted, wait: false)
                 uncommitted.removeAll(keepingCapacity: true)
                 lastCommit = .now
             }
+            next = await upcoming.value
         }
         await consumer.commit(finished, wait: true)
+    }
+
+    /// Messages read for the policy, with the alerts decoded from them.
+    private struct ReadBatch: Sendable {
+        let messages: [KafkaMessage]
+        let items: [DeliveryItem]
+    }
+
+    /// The next batch, decoded (empty when the topic stayed quiet for a poll), or why it cannot be read.
+    private func readBatch(size: Int) async -> Result<ReadBatch, any Error> {
+        do {
+            let messages = try await collectBatch(size: size)
+            let decoder = AlertDecoder()
+            return .success(ReadBatch(messages: messages, items: messages.map { Self.item($0, decoder: decoder) }))
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Up to `size` messages: waits for the first, then up to batch.max_wait for the rest.

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOConcurrencyHelpers
 import NIOHTTP1
 
 /// How HTTP outputs reach their service: one connection pool per output (so a slow service
@@ -48,6 +49,14 @@ public final class HTTPTransport: Sendable {
         public let headers: [(String, String)]
         /// At most the request's `maxResponseBody` bytes of the body.
         public let body: [UInt8]
+        public var reasonPhrase = ""
+
+        public init(status: Int, headers: [(String, String)], body: [UInt8], reasonPhrase: String = "") {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.reasonPhrase = reasonPhrase
+        }
 
         public func header(_ name: String) -> String? {
             headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
@@ -85,40 +94,13 @@ public final class HTTPTransport: Sendable {
     /// their status (AWS sends throttling as 400): nil for delivered, the failure otherwise.
     @discardableResult
     public func send(_ request: Request, classifiedBy classify: ((Response) -> DeliveryFailure?)? = nil) async throws -> Response {
-        var outgoing = HTTPClientRequest(url: request.url.text)
-        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
-        if !outgoing.headers.contains(name: "User-Agent") { outgoing.headers.add(name: "User-Agent", value: "auditpipe") }
-        outgoing.body = .bytes(request.body)
-        let target = "\(request.method.rawValue) \(request.url.origin)"
+        let answer: Result<Response, any Error>
         do {
-            let response = try await client.execute(outgoing, timeout: TimeAmount(timeout))
-            var body: [UInt8] = []
-            for try await chunk in response.body where body.count < request.maxResponseBody {
-                body += chunk.readableBytesView.prefix(request.maxResponseBody - body.count)
-            }
-            let headers = response.headers.map { ($0.name, $0.value) }
-            let answer = Response(status: Int(response.status.code), headers: headers, body: body)
-            if let classify {
-                if let failure = classify(answer) { throw failure }
-            } else if let failure = HTTPResponseClassification.failure(
-                status: Int(response.status.code), reasonPhrase: response.status.reasonPhrase,
-                retryAfter: response.headers.first(name: "Retry-After"), body: body,
-                method: request.method.rawValue, origin: request.url.origin) {
-                throw failure
-            }
-            return answer
-        } catch let failure as DeliveryFailure {
-            throw failure
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout
-            || error == .connectTimeout || error == .tlsHandshakeTimeout {
-            throw DeliveryFailure.transient("\(target): no answer within \(timeout) (\(error))")
-        } catch let error as HTTPClientError where error == .invalidURL || error == .emptyHost || error == .emptyScheme {
-            throw DeliveryFailure.permanent("\(target): \(error)")
+            answer = .success(try await start(request).get())
         } catch {
-            // Refused and reset connections, TLS failures, DNS: the service may be back soon.
-            throw DeliveryFailure.transient("\(target): \(error)")
+            answer = .failure(error)
         }
+        return try outcome(of: request, answer, classifiedBy: classify)
     }
 
     /// Sends requests at the same time (each on a connection of its own) and returns when all
@@ -126,26 +108,23 @@ public final class HTTPTransport: Sendable {
     /// may take the whole batch on a retry; waiting the longest Retry-After any answer asked
     /// for), permanently only when every failure is permanent.
     public func sendConcurrently(_ requests: [Request]) async throws {
-        if requests.count == 1 {
-            try await send(requests[0])
+        if requests.count <= 1 {
+            if let request = requests.first { try await send(request) }
             return
         }
-        let failures = await withTaskGroup(of: DeliveryFailure?.self) { group in
-            for request in requests {
-                group.addTask {
-                    do {
-                        try await self.send(request)
-                        return nil
-                    } catch let failure as DeliveryFailure {
-                        return failure
-                    } catch {
-                        return .transient("\(error)")
-                    }
-                }
+        // Started and joined on the event loops: one hop to and from Swift concurrency per batch,
+        // not per request (per-request tasks cost more CPU than the requests themselves).
+        let started = requests.map(start)
+        let answers = try await EventLoopFuture.whenAllComplete(started, on: started[0].eventLoop).get()
+        var failures: [DeliveryFailure] = []
+        for (request, answer) in zip(requests, answers) {
+            do {
+                try outcome(of: request, answer, classifiedBy: nil)
+            } catch let failure as DeliveryFailure {
+                failures.append(failure)
+            } catch {
+                failures.append(.transient("\(error)"))
             }
-            var failures: [DeliveryFailure] = []
-            for await case let failure? in group { failures.append(failure) }
-            return failures
         }
         guard let first = failures.first else { return }
         let summary = failures.count == 1 ? first.reason : "\(failures.count) of \(requests.count) requests failed; \(first.reason)"
@@ -155,6 +134,46 @@ public final class HTTPTransport: Sendable {
         }
         if waits.isEmpty { throw DeliveryFailure.permanent(summary) }
         throw DeliveryFailure.transient(summary, retryAfter: waits.compactMap { $0 }.max())
+    }
+
+    /// Starts a request, bounded by the output's timeout; the future holds the answer, whatever its status.
+    private func start(_ request: Request) -> EventLoopFuture<Response> {
+        do {
+            var headers = HTTPHeaders(request.headers)
+            if !headers.contains(name: "User-Agent") { headers.add(name: "User-Agent", value: "auditpipe") }
+            let outgoing = try HTTPClient.Request(url: request.url.text, method: HTTPMethod(rawValue: request.method.rawValue),
+                                                  headers: headers, body: .bytes(request.body))
+            return client.execute(request: outgoing, delegate: CappedResponseCollector(limit: request.maxResponseBody),
+                                  deadline: .now() + TimeAmount(timeout)).futureResult
+        } catch {
+            return client.eventLoopGroup.any().makeFailedFuture(error)
+        }
+    }
+
+    /// The answer as the delivery policy sees it: the response of a 2xx, or a `DeliveryFailure`.
+    @discardableResult
+    private func outcome(of request: Request, _ answer: Result<Response, any Error>,
+                         classifiedBy classify: ((Response) -> DeliveryFailure?)?) throws -> Response {
+        let target = "\(request.method.rawValue) \(request.url.origin)"
+        switch answer {
+        case .success(let response):
+            if let classify {
+                if let failure = classify(response) { throw failure }
+            } else if let failure = HTTPResponseClassification.failure(
+                status: response.status, reasonPhrase: response.reasonPhrase, retryAfter: response.header("Retry-After"),
+                body: response.body, method: request.method.rawValue, origin: request.url.origin) {
+                throw failure
+            }
+            return response
+        case .failure(let error as HTTPClientError) where error == .deadlineExceeded || error == .readTimeout
+            || error == .connectTimeout || error == .tlsHandshakeTimeout:
+            throw DeliveryFailure.transient("\(target): no answer within \(timeout) (\(error))")
+        case .failure(let error as HTTPClientError) where error == .invalidURL || error == .emptyHost || error == .emptyScheme:
+            throw DeliveryFailure.permanent("\(target): \(error)")
+        case .failure(let error):
+            // Refused and reset connections, TLS failures, DNS: the service may be back soon.
+            throw DeliveryFailure.transient("\(target): \(error)")
+        }
     }
 
     /// Closes the pooled connections; call once, after the last `send`.
@@ -173,6 +192,45 @@ public final class HTTPTransport: Sendable {
     deinit {
         if isShutDown.set() {
             client.shutdown().whenComplete { _ in }
+        }
+    }
+}
+
+/// Collects a response: its head and at most `limit` bytes of its body (the rest is read and
+/// dropped, so an answer listing every item of a huge batch cannot grow without bound).
+private final class CappedResponseCollector: HTTPClientResponseDelegate {
+    typealias Response = HTTPTransport.Response
+
+    private struct Collected {
+        var head: HTTPResponseHead?
+        var body: [UInt8] = []
+    }
+
+    private let limit: Int
+    private let collected = NIOLockedValueBox(Collected())
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        collected.withLockedValue { $0.head = head }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        collected.withLockedValue { collected in
+            let room = limit - collected.body.count
+            if room > 0 { collected.body += buffer.readableBytesView.prefix(room) }
+        }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
+        try collected.withLockedValue { collected in
+            guard let head = collected.head else { throw HTTPClientError.remoteConnectionClosed }
+            return Response(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) },
+                            body: collected.body, reasonPhrase: head.status.reasonPhrase)
         }
     }
 }

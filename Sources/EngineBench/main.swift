@@ -14,7 +14,9 @@ import Workload
 ///   2b. replay throughput over the same history (auditpipe replay's core, in this process), before and after
 ///       the engine's drain;
 ///   3. end-to-end latency (raw produce → alert acknowledged) at a full and a half rate, events
-///      produced at a steady pace while the engine runs.
+///      produced at a steady pace while the engine runs. Each rate has a topic of its own, and the
+///      producer is flushed between them, so that one rate's backlog is not measured as the other's latency.
+/// `--phases kcat,replay,drain,latency` runs only some (to profile one with perf, say).
 /// Prints numbers; asserts nothing (benchmarks are not tests).
 struct Options {
     var falcoRules = "../shared/falco/k8s_audit_rules.yaml"
@@ -24,6 +26,9 @@ struct Options {
     var seconds = 8
     var workers = 0
     var kcat = true
+    var phases: Set<String> = ["kcat", "replay", "drain", "latency"]
+    /// librdkafka settings for the engine's clients (`--kafka key=value`, repeatable), as `kafka.settings` gives them.
+    var kafka: [String: String] = [:]
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -36,6 +41,10 @@ struct Options {
             case "--seconds": seconds = iterator.next().flatMap(Int.init) ?? seconds
             case "--workers": workers = iterator.next().flatMap(Int.init) ?? workers
             case "--no-kcat": kcat = false
+            case "--kafka":
+                let setting = (iterator.next() ?? "").split(separator: "=", maxSplits: 1).map(String.init)
+                if setting.count == 2 { kafka[setting[0]] = setting[1] }
+            case "--phases": phases = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
             default:
                 FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
                 exit(2)
@@ -95,14 +104,14 @@ func runEngine(brokers: String, topics: PipelineTopics, group: String, ruleSet: 
                kafkaSettings: [String: String] = [:], acknowledgements: Acknowledgements,
                until: @escaping @Sendable (EngineService) async -> Void) async throws {
     var config = AuditpipeConfig()
-    config.kafka = KafkaSettings(brokers: brokers, settings: kafkaSettings)
+    config.kafka = KafkaSettings(brokers: brokers, settings: options.kafka.merging(kafkaSettings) { _, phase in phase })
     config.topics = topics
     config.engine.rules = [options.falcoRules]
     config.engine.consumerGroup = group
     config.engine.workers = options.workers
     config.engine.rulesWatchInterval = .init(.zero)
     var logger = Logger(label: "bench")
-    logger.logLevel = .warning
+    logger.logLevel = ProcessInfo.processInfo.environment["ENGINEBENCH_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
     let engine = try EngineService(configuration: config, ruleSet: ruleSet, metrics: PipelineMetrics(), logger: logger,
                                    hostname: "bench") { batch, closedAt in
         acknowledgements.acknowledged(batch, closedAt: closedAt)
@@ -117,7 +126,7 @@ func runEngine(brokers: String, topics: PipelineTopics, group: String, ruleSet: 
 }
 
 /// Produces `records` at `rate` per second (in 5 ms ticks) for `seconds`, not waiting for acknowledgements
-/// (ingress does); returns how many were produced.
+/// (ingress does); returns how many were produced. The caller flushes the producer before the next phase.
 func producePaced(_ producer: KafkaProducer, _ corpus: [[UInt8]], topic: String, partitions: Int, rate: Int,
                   seconds: Int) async -> Int {
     let tick = 5_000_000 as UInt64
@@ -160,8 +169,10 @@ print("engine bench: \(ruleSet.statistics.rules) rules (\(options.falcoRules)), 
 let cluster = try MockKafkaCluster(brokers: 1)
 var topics = PipelineTopics()
 for topic in topics.all { try cluster.createTopic(topic, partitions: options.partitions) }
-let latencyTopic = "k8s-audit.raw.latency"
-try cluster.createTopic(latencyTopic, partitions: options.partitions)
+let latencyPhases = [("full rate", options.rate), ("half rate", options.rate / 2)].map { label, rate in
+    (label: label, rate: rate, topic: "k8s-audit.raw.latency-\(rate)")
+}
+for phase in latencyPhases { try cluster.createTopic(phase.topic, partitions: options.partitions) }
 try cluster.createTopic(ReplayTarget.defaultTopic, partitions: options.partitions)
 let producer = try KafkaProducer(configuration: KafkaConfiguration(
     bootstrapServers: cluster.bootstrapServers,
@@ -178,7 +189,7 @@ print(String(format: "preload: %d events in %.1f s (%d failed)", options.events,
 
 // 1. The Kafka floor: kcat reading the topic end to end (a consumer that does nothing with the events).
 var kcatRate: Double?
-if options.kcat, let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where: FileManager.default.isExecutableFile) {
+if options.kcat, options.phases.contains("kcat"), let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where: FileManager.default.isExecutableFile) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: kcat)
     process.arguments = ["-C", "-b", cluster.bootstrapServers, "-t", topics.raw, "-o", "beginning", "-e", "-q", "-f", "%o\n"]
@@ -217,31 +228,38 @@ if options.kcat, let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where
 }
 
 // 2a. Replay before the engine reads the topic (the order matters little, but the machine is shared: both are shown).
-let replayFirst = try replayRate(label: "before the engine")
+let replays = options.phases.contains("replay")
+let replayFirst = replays ? try replayRate(label: "before the engine") : .nan
 
 // 2. Drain throughput: the engine reads the preloaded topic from the start.
 let drain = Acknowledgements(recordEndToEnd: false)
-try await runEngine(brokers: cluster.bootstrapServers, topics: topics, group: "bench-drain", ruleSet: ruleSet, options: options,
-                    acknowledgements: drain) { _ in
-    let deadline = now() + 600_000_000_000
-    while drain.snapshot.events < options.events, now() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+if options.phases.contains("drain") {
+    try await runEngine(brokers: cluster.bootstrapServers, topics: topics, group: "bench-drain", ruleSet: ruleSet, options: options,
+                        acknowledgements: drain) { _ in
+        let deadline = now() + 600_000_000_000
+        while drain.snapshot.events < options.events, now() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+    let drained = drain.snapshot
+    let drainSeconds = Double(drained.lastAckAt - drained.firstClosedAt) / 1e9
+    let engineRate = Double(drained.events) / drainSeconds
+    let batchLatencies = drained.batchLatenciesMs.sorted()
+    print(String(format: "engine drain: %d events in %.2f s: %@ events/s; %d batches of %.0f events on average; batch latency (close → acked) p50 %.1f ms, p99 %.1f ms",
+                 drained.events, drainSeconds, format(engineRate), drained.batches, Double(drained.batchSizes) / Double(max(1, drained.batches)),
+                 percentile(batchLatencies, 0.5), percentile(batchLatencies, 0.99)))
+    if let kcatRate { print(String(format: "engine / kcat: %.2f", engineRate / kcatRate)) }
+
+    // 2b. Replay again, after the engine: replay / engine drain compares the two on the same history.
+    if replays {
+        let replaySecond = try replayRate(label: "after the engine")
+        print(String(format: "replay / engine drain: %.2f (before), %.2f (after)", replayFirst / engineRate, replaySecond / engineRate))
+    }
 }
-let drained = drain.snapshot
-let drainSeconds = Double(drained.lastAckAt - drained.firstClosedAt) / 1e9
-let engineRate = Double(drained.events) / drainSeconds
-let batchLatencies = drained.batchLatenciesMs.sorted()
-print(String(format: "engine drain: %d events in %.2f s: %@ events/s; %d batches of %.0f events on average; batch latency (close → acked) p50 %.1f ms, p99 %.1f ms",
-             drained.events, drainSeconds, format(engineRate), drained.batches, Double(drained.batchSizes) / Double(max(1, drained.batches)),
-             percentile(batchLatencies, 0.5), percentile(batchLatencies, 0.99)))
-if let kcatRate { print(String(format: "engine / kcat: %.2f", engineRate / kcatRate)) }
 
-// 2b. Replay again, after the engine: replay / engine drain compares the two on the same history.
-let replaySecond = try replayRate(label: "after the engine")
-print(String(format: "replay / engine drain: %.2f (before), %.2f (after)", replayFirst / engineRate, replaySecond / engineRate))
-
-// 3. End-to-end latency at a steady rate: full, then half.
-topics.raw = latencyTopic
-for (label, rate) in [("full rate", options.rate), ("half rate", options.rate / 2)] {
+// 3. End-to-end latency at a steady rate: full, then half, each on a topic of its own, and the first's events
+// all stored before the second starts (else the half rate's engine would start behind the full rate's backlog,
+// or the broker would still be taking it in).
+for (label, rate, latencyTopic) in latencyPhases where options.phases.contains("latency") {
+    topics.raw = latencyTopic
     let run = Acknowledgements(recordEndToEnd: true)
     let produced = Mutex(0)
     let produceSeconds = Mutex(0.0)
@@ -259,6 +277,7 @@ for (label, rate) in [("full rate", options.rate), ("half rate", options.rate / 
         let deadline = now() + 60_000_000_000
         while run.snapshot.events < before + count, now() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
     }
+    if !producer.flush(timeout: .seconds(60)) { print("\(label): the producer still held \(producer.queuedCount) events after 60 s") }
     let result = run.snapshot
     let endToEnd = result.endToEndMs.sorted()
     let batches = result.batchLatenciesMs.sorted()

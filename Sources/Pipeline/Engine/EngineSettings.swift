@@ -45,11 +45,15 @@ public struct EngineSettings: Decodable, Sendable {
     public init() {}
 
     /// librdkafka consumer settings the engine starts from (`kafka.settings` override them): a prefetch
-    /// bounded in bytes rather than librdkafka's 100,000 messages per partition, so that memory stays
-    /// bounded when fetching pauses.
+    /// bounded in bytes rather than librdkafka's 1 GiB, so that memory stays bounded when fetching pauses.
+    /// The bound must stay well above one fetch response (up to 1 MiB per partition, tens of MiB for a topic
+    /// of many partitions): librdkafka 2.0 stops fetching a partition once the queue is past either threshold
+    /// and looks again only up to a second later, so a bound that one response overshoots starves the engine
+    /// (16 MiB / 20,000 messages held a 64-partition drain to ~50,000 events/s, fetching once a second). The
+    /// message count is set out of the way: bytes are what bound memory.
     public static let consumerDefaults: [String: String] = [
-        "queued.max.messages.kbytes": "16384",
-        "queued.min.messages": "20000",
+        "queued.max.messages.kbytes": "65536",
+        "queued.min.messages": "1000000",
         "fetch.wait.max.ms": "50",
     ]
 

@@ -136,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "EngineBench",
             dependencies: [
-                "Pipeline", "Kafka", "Rules", "Workload",
+                "Pipeline", "Kafka", "Rules", "Settings", "Workload",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import Pipeline
 import Rules
+import Settings
 import ServiceLifecycle
 import Synchronization
 import Workload
@@ -29,6 +30,8 @@ struct Options {
     var phases: Set<String> = ["kcat", "replay", "drain", "latency"]
     /// librdkafka settings for the engine's clients (`--kafka key=value`, repeatable), as `kafka.settings` gives them.
     var kafka: [String: String] = [:]
+    /// `engine.max_in_flight_bytes` in MiB (`--max-in-flight-mib`): how much the engine reads ahead before pausing.
+    var maxInFlightMiB: Int?
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -44,6 +47,7 @@ struct Options {
             case "--kafka":
                 let setting = (iterator.next() ?? "").split(separator: "=", maxSplits: 1).map(String.init)
                 if setting.count == 2 { kafka[setting[0]] = setting[1] }
+            case "--max-in-flight-mib": maxInFlightMiB = iterator.next().flatMap(Int.init)
             case "--phases": phases = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
             default:
                 FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
@@ -109,6 +113,7 @@ func runEngine(brokers: String, topics: PipelineTopics, group: String, ruleSet: 
     config.engine.rules = [options.falcoRules]
     config.engine.consumerGroup = group
     config.engine.workers = options.workers
+    if let mebibytes = options.maxInFlightMiB { config.engine.maxInFlightBytes = ByteSize(mebibytes << 20) }
     config.engine.rulesWatchInterval = .init(.zero)
     var logger = Logger(label: "bench")
     logger.logLevel = ProcessInfo.processInfo.environment["ENGINEBENCH_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
